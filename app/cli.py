@@ -1,0 +1,282 @@
+"""The ``realmbill`` command: Flask's click group plus Realmbill's own commands.
+
+Commands are thin: parse options, enter the realm, call one service inside one unit of
+work, print the result. Failures exit non-zero with the service's message on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.uow import unit_of_work
+from tenants import realm_context
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    cli = FlaskGroup(create_app=_create_app, help="Realmbill: ISP billing, rating and provisioning.")
+    cli.main(prog_name="realmbill")
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def in_realm(slug: str | None) -> Iterator[object]:
+    """Enter a realm by slug (default: the provider realm) for one unit of work."""
+    from app.services.realms import get_realm
+
+    slug = slug or current_app.config["DEFAULT_REALM"]
+    try:
+        realm = get_realm(slug)
+    except NotFound:
+        fail(f"no realm {slug!r}")
+    with realm_context(realm.id):
+        try:
+            with unit_of_work():
+                yield realm
+        except Invalid as exc:
+            fail("; ".join(f"{field}: {', '.join(codes)}" for field, codes in exc.errors.items()))
+        except ServiceError as exc:
+            fail(str(exc))
+
+
+realm_option = click.option("--realm", "realm_slug", default=None, help="Realm slug (default: the provider realm).")
+
+
+def register_cli(app) -> None:
+    for group in (demo_cli, realm_cli, account_cli, plan_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(serve_command)
+
+
+# ---------------------------------------------------------------- demo
+@click.group("demo", help="Demo data.")
+def demo_cli():
+    pass
+
+
+@demo_cli.command("seed")
+@with_appcontext
+def demo_seed():
+    """Create the demo realms, plans, accounts and cost centres (idempotent)."""
+    from app.services.demo import seed_demo
+
+    try:
+        with unit_of_work():
+            logins = seed_demo()
+    except ServiceError as exc:
+        fail(str(exc))
+    click.echo("Demo ready. Sign in with:")
+    for line in logins:
+        click.echo(f"  {line}")
+
+
+# ---------------------------------------------------------------- realms
+@click.group("realm", help="Realms (tenants).")
+def realm_cli():
+    pass
+
+
+@realm_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--parent", default=None, help="Parent realm slug (makes this realm a VISP).")
+@click.option("--currency", default="USD")
+@click.option("--locale", default="en")
+@click.option("--timezone", default="UTC")
+@click.option("--domain", "domains", multiple=True, help="Custom domain (repeatable).")
+@click.option("--theme", default="default")
+@click.option("--owner-email", default=None)
+@click.option("--owner-password", default=None, help="Read from REALMBILL_OWNER_PASSWORD if omitted.")
+@with_appcontext
+def realm_create(slug, name, parent, currency, locale, timezone, domains, theme, owner_email, owner_password):
+    import os
+
+    from app.services.realms import create_realm
+
+    owner = None
+    if owner_email:
+        password = owner_password or os.environ.get("REALMBILL_OWNER_PASSWORD", "")
+        owner = {"email": owner_email, "name": owner_email, "password": password}
+    try:
+        with unit_of_work():
+            realm = create_realm(
+                slug=slug, name=name, parent_slug=parent, currency=currency, locale=locale,
+                timezone=timezone, domains=list(domains), theme=theme, owner=owner,
+            )
+            click.echo(f"created realm {realm.slug} (id {realm.id})")
+    except Invalid as exc:
+        fail("; ".join(f"{f}: {', '.join(c)}" for f, c in exc.errors.items()))
+
+
+@realm_cli.command("list")
+@with_appcontext
+def realm_list():
+    from app.services.realms import list_realms
+
+    for realm in list_realms():
+        parent = realm.parent.slug if realm.parent else "-"
+        domains = ",".join(d.domain for d in realm.domains) or "-"
+        click.echo(f"{realm.slug:<16} {realm.name:<30} parent={parent:<12} {realm.currency} {domains}")
+
+
+# ---------------------------------------------------------------- accounts
+@click.group("account", help="Customer accounts.")
+def account_cli():
+    pass
+
+
+@account_cli.command("create")
+@realm_option
+@click.argument("username")
+@click.option("--name", required=True)
+@click.option("--email", default=None)
+@click.option("--password", default=None, help="Self-care and service password.")
+@click.option("--cost-centre", default=None, help="Cost-centre code.")
+@with_appcontext
+def account_create(realm_slug, username, name, email, password, cost_centre):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import CostCentre
+    from app.services.accounts import create_account
+
+    with in_realm(realm_slug):
+        centre_id = None
+        if cost_centre:
+            centre_id = db.session.scalar(select(CostCentre.id).where(CostCentre.code == cost_centre))
+            if centre_id is None:
+                raise Invalid({"cost_centre": ["not_found"]})
+        account = create_account(
+            username=username, name=name, email=email, password=password, cost_centre_id=centre_id
+        )
+        click.echo(f"created account {account.number} ({account.username})")
+
+
+@account_cli.command("list")
+@realm_option
+@click.option("--search", default=None)
+@with_appcontext
+def account_list(realm_slug, search):
+    from app.services.accounts import list_accounts
+
+    with in_realm(realm_slug):
+        for a in list_accounts(search=search, limit=10_000):
+            click.echo(f"{a.number}  {a.username:<20} {a.name:<30} {a.status}")
+
+
+# ---------------------------------------------------------------- plans
+@click.group("plan", help="Plans (tariffs) as YAML files.")
+def plan_cli():
+    pass
+
+
+@plan_cli.command("import")
+@realm_option
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def plan_import(realm_slug, path):
+    from app.services.plans import PlanFileError, import_plan
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    with in_realm(realm_slug):
+        try:
+            plan = import_plan(text, source=path)
+        except PlanFileError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        version = plan.latest_version
+        click.echo(f"imported plan {plan.code} (version {version.number}, from {version.effective_from})")
+
+
+@plan_cli.command("export")
+@realm_option
+@click.argument("code")
+@with_appcontext
+def plan_export(realm_slug, code):
+    from app.services.plans import export_plan
+
+    with in_realm(realm_slug):
+        click.echo(export_plan(code), nl=False)
+
+
+# ---------------------------------------------------------------- background work
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.option("--with-scheduler/--no-scheduler", default=True)
+@with_appcontext
+def worker_command(queues, burst, with_scheduler):
+    """Run an RQ worker (needs REDIS_URL)."""
+    from rq import Worker
+
+    from workers.queues import QUEUES, get_queue, redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        fail("REDIS_URL is not set: without Redis, jobs run inside the web process (see README)")
+    worker = Worker([get_queue(q) for q in (queues or QUEUES)], connection=connection)
+    worker.work(burst=burst, with_scheduler=with_scheduler)
+
+
+@click.command("scheduler")
+@click.option("--interval", default=5.0, help="Seconds between ticks.")
+@with_appcontext
+def scheduler_command(interval):
+    """Enqueue periodic work (billing cycle, dunning, quota checks) as it falls due."""
+    import threading
+
+    from workers.scheduler import run_scheduler
+
+    stop = threading.Event()
+    try:
+        run_scheduler(stop, interval=interval)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000)
+@with_appcontext
+def serve_command(host, port):
+    """Serve the portal for local use, with the scheduler in a background thread."""
+    import threading
+
+    from werkzeug.serving import run_simple
+
+    from workers.scheduler import run_scheduler
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+
+    def schedule():
+        with app.app_context():
+            run_scheduler(stop)
+
+    threading.Thread(target=schedule, name="realmbill-scheduler", daemon=True).start()
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()

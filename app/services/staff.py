@@ -1,0 +1,71 @@
+"""Staff users and sign-in for consoles and self-care."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ROLES, Account, Department, StaffUser
+from app.security.passwords import hash_password, verify_password
+
+from .accounts import EMAIL
+from .errors import FieldErrors
+
+
+def create_staff(
+    *, email: str, name: str, password: str, role: str = "operator",
+    departments: list[str] | tuple[str, ...] = (),
+) -> StaffUser:
+    email = (email or "").strip().lower()
+    errors = FieldErrors()
+    errors.require("email", email)
+    errors.require("name", name)
+    if email and not EMAIL.match(email):
+        errors.add("email", "invalid")
+    elif email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+        errors.add("email", "taken")
+    if len(password or "") < 8:
+        errors.add("password", "too_short")
+    if role not in ROLES:
+        errors.add("role", "invalid")
+    errors.raise_if_any()
+    staff = StaffUser(email=email, name=name, password_hash=hash_password(password), role=role)
+    for department_name in departments:
+        department = db.session.scalar(select(Department).where(Department.name == department_name))
+        if department is None:
+            department = Department(name=department_name)
+            db.session.add(department)
+        staff.departments.append(department)
+    db.session.add(staff)
+    db.session.flush()
+    return staff
+
+
+def authenticate_staff(email: str, password: str) -> StaffUser | None:
+    """The active staff user of the *current realm* with these credentials, else None."""
+    staff = db.session.scalar(
+        select(StaffUser).where(func.lower(StaffUser.email) == (email or "").strip().lower())
+    )
+    if not verify_password(staff.password_hash if staff else None, password or ""):
+        return None
+    return staff if staff.active else None
+
+
+def authenticate_subscriber(username: str, password: str) -> Account | None:
+    """Self-care sign-in by service username (``alice`` or ``alice@<realm domain>``)."""
+    login = (username or "").strip().lower().split("@", 1)[0]
+    account = db.session.scalar(select(Account).where(Account.username == login))
+    if not verify_password(account.password_hash if account else None, password or ""):
+        return None
+    return account if account.status != "closed" else None
+
+
+def load_user(user_id: str):
+    """Flask-Login loader: looks the user up *within the current realm* only."""
+    kind, _, raw_id = (user_id or "").partition(":")
+    if not raw_id.isdigit():
+        return None
+    model = {"staff": StaffUser, "account": Account}.get(kind)
+    if model is None:
+        return None
+    return db.session.scalar(select(model).where(model.id == int(raw_id)))

@@ -1,0 +1,55 @@
+"""Web surface: blueprints, the request's unit of work, login, headers, error pages."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from flask import Blueprint, Flask, Response, g, redirect, request, url_for
+
+from app.extensions import db, login_manager
+
+from .errors import init_error_pages
+from .security import init_security_headers
+from .template_helpers import init_template_helpers
+
+
+def init_web(app: Flask) -> None:
+    from app.services.staff import load_user
+
+    login_manager.user_loader(load_user)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        endpoint = "auth.staff_login" if request.path.startswith(("/console", "/provider")) else "auth.login"
+        return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
+
+    @app.after_request
+    def _finish_unit_of_work(response: Response) -> Response:
+        # The request owns the transaction: commit once on success, roll back otherwise.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.context_processor
+    def _globals():
+        return {"realm": g.get("realm")}
+
+    init_template_helpers(app)
+    init_security_headers(app)
+    init_error_pages(app)
+    for blueprint in discover_blueprints():
+        app.register_blueprint(blueprint)
+
+
+def discover_blueprints() -> list[Blueprint]:
+    """Every ``bp`` in app/web/<area>/routes.py: adding an area edits no central list."""
+    found = []
+    for module in pkgutil.iter_modules(__path__):
+        if not module.ispkg:
+            continue
+        routes = importlib.import_module(f"{__name__}.{module.name}.routes")
+        found.append(routes.bp)
+    return found

@@ -1,0 +1,58 @@
+"""Themed rendering: one Jinja overlay environment per theme.
+
+Each theme gets its own ``jinja_env.overlay`` with its own loader and template cache, so a
+template compiled for one theme is never served to a realm using another. The loader chain
+is: the theme's templates → the built-in templates. Console and provider templates are
+looked up in the built-in templates only, so a theme cannot change the staff pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app, g
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
+
+from .htmx import wants_fragment
+
+THEMES_DIR = Path(__file__).resolve().parent.parent.parent / "themes"
+PROTECTED_PREFIXES = ("console/", "provider/")
+
+
+class _ThemeLoader(BaseLoader):
+    def __init__(self, theme_dir: Path) -> None:
+        self._files = FileSystemLoader(str(theme_dir / "templates"))
+
+    def get_source(self, environment, template):
+        if template.startswith(PROTECTED_PREFIXES):
+            raise TemplateNotFound(template)
+        return self._files.get_source(environment, template)
+
+
+def available_themes() -> list[str]:
+    return sorted(p.name for p in THEMES_DIR.iterdir() if (p / "templates").is_dir())
+
+
+def theme_environment(theme: str) -> Environment:
+    envs = current_app.extensions.setdefault("realmbill_theme_envs", {})
+    env = envs.get(theme)
+    if env is None:
+        if theme not in available_themes():
+            theme = "default"
+        loader = ChoiceLoader([_ThemeLoader(THEMES_DIR / theme), current_app.jinja_env.loader])
+        env = current_app.jinja_env.overlay(loader=loader)
+        envs[theme] = env
+    return env
+
+
+def render(template: str, fragment: str | None = None, **context) -> str:
+    """Render ``template`` in the current realm's theme.
+
+    With ``fragment`` and a targeted HTMX request, only that template (a partial) is
+    rendered, e.g. a table body for active search.
+    """
+    realm = g.get("realm")
+    env = theme_environment(realm.theme if realm is not None else "default")
+    name = fragment if (fragment and wants_fragment()) else template
+    current_app.update_template_context(context)
+    return env.get_template(name).render(context)

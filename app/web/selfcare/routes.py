@@ -1,0 +1,17 @@
+"""Self-care portal for subscribers."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+
+from ..access import subscriber_required
+from ..rendering import render
+
+bp = Blueprint("selfcare", __name__)
+
+
+@bp.route("/")
+@subscriber_required
+def home():
+    return render("portal/home.html", account=current_user, subscriptions=current_user.subscriptions)

@@ -1,0 +1,100 @@
+"""Names every template can use: labels for codes, option lists, links to realms."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.services.realms import COLOUR
+
+STATUS_LABELS = {
+    "active": _l("active"),
+    "suspended": _l("suspended"),
+    "closed": _l("closed"),
+    "ordered": _l("ordered"),
+    "paid": _l("paid"),
+    "in_progress": _l("in progress"),
+    "cancelled": _l("cancelled"),
+}
+ROLE_LABELS = {
+    "owner": _l("owner"),
+    "admin": _l("admin"),
+    "operator": _l("operator"),
+    "finance": _l("finance"),
+    "support": _l("support"),
+}
+PERIOD_LABELS = {"monthly": _l("monthly"), "quarterly": _l("quarterly"), "annual": _l("annual")}
+THEME_LABELS = {"default": _l("Daylight (default)"), "midnight": _l("Midnight (dark)")}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code))
+
+
+def role_label(code: str) -> str:
+    return str(ROLE_LABELS.get(code, code))
+
+
+def status_options():
+    return [(code, status_label(code)) for code in ("active", "suspended", "closed")]
+
+
+def theme_options(themes):
+    return [(name, str(THEME_LABELS.get(name, name))) for name in themes]
+
+
+def period_options(periods):
+    return [(p, str(PERIOD_LABELS.get(p, p))) for p in periods]
+
+
+def cost_centre_options(nodes):
+    return [(str(n.id), " / ".join(p.name for p in n.path())) for n in nodes]
+
+
+def realm_options(realms):
+    return [(r.slug, f"{r.name} ({r.slug})") for r in realms]
+
+
+def currency_options(currencies):
+    return [(c, c) for c in currencies]
+
+
+def realm_url(realm) -> str:
+    """The console address of another realm: <slug>.<base domain>, on this port."""
+    port = request.host.partition(":")[2]
+    host = f"{realm.slug}.{current_app.config['BASE_DOMAIN']}" + (f":{port}" if port else "")
+    return f"{request.scheme}://{host}/console/"
+
+
+def preview_colours_valid(primary: str, secondary: str) -> bool:
+    return bool(COLOUR.match(primary or "") and COLOUR.match(secondary or ""))
+
+
+def init_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def _helpers():
+        realm = g.get("realm")
+        is_provider = bool(
+            realm is not None
+            and realm.slug == app.config["DEFAULT_REALM"]
+            and current_user.is_authenticated
+            and getattr(current_user, "kind", "") == "staff"
+            and current_user.can("manage_realm")
+        )
+        return {
+            "current_locale": lambda: str(get_locale() or "en"),
+            "format_date": format_date,
+            "status_label": status_label,
+            "role_label": role_label,
+            "status_options": status_options,
+            "theme_options": theme_options,
+            "period_options": period_options,
+            "cost_centre_options": cost_centre_options,
+            "realm_options": realm_options,
+            "currency_options": currency_options,
+            "realm_url": realm_url,
+            "preview_colours_valid": preview_colours_valid,
+            "is_provider_console": is_provider,
+        }

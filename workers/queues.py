@@ -1,0 +1,83 @@
+"""Where background work goes.
+
+With ``REDIS_URL`` set, jobs go to RQ queues (one per kind of work) and ``realmbill worker``
+runs them. Without it (the embedded default of `make run`), the same job functions run in a
+small in-process thread pool: nothing has to be installed, and the code path from
+``enqueue`` to the job function is the same. The embedded mode keeps no queue across a
+restart, which is why production sets REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app
+
+QUEUES = ("default", "billing", "documents", "provisioning", "usage", "mail")
+DEFAULT_TIMEOUT = 30 * 60
+
+log = logging.getLogger(__name__)
+_pool: ThreadPoolExecutor | None = None
+
+
+def redis_connection():
+    from redis import Redis
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    connections = current_app.extensions.setdefault("realmbill_redis", {})
+    if url not in connections:
+        connections[url] = Redis.from_url(url)
+    return connections[url]
+
+
+def get_queue(name: str):
+    from rq import Queue
+
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=redis_connection(), default_timeout=DEFAULT_TIMEOUT)
+
+
+def enqueue(
+    func: Callable,
+    *args,
+    queue: str = "default",
+    job_id: str | None = None,
+    retries: int = 3,
+    **kwargs,
+):
+    """Queue ``func(*args, **kwargs)``; a deterministic ``job_id`` makes re-enqueueing a no-op
+    while the job is still known to RQ. Arguments must be plain values (ids, not ORM objects)."""
+    from rq import Retry
+
+    if redis_connection() is None:
+        return _run_embedded(func, args, kwargs)
+    q = get_queue(queue)
+    if job_id is not None:
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=True) in {"queued", "started", "deferred", "scheduled"}:
+            return existing
+    return q.enqueue(
+        func, *args, job_id=job_id, retry=Retry(max=retries, interval=[10, 60, 300]), **kwargs
+    )
+
+
+def _run_embedded(func, args, kwargs):
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="realmbill-job")
+    app = current_app._get_current_object()
+
+    def run():
+        with app.app_context():
+            try:
+                return func(*args, **kwargs)
+            except Exception:
+                log.exception("embedded job %s failed", getattr(func, "__name__", func))
+                raise
+
+    return _pool.submit(run)
