@@ -59,8 +59,9 @@ realm_option = click.option("--realm", "realm_slug", default=None, help="Realm s
 
 
 def register_cli(app) -> None:
-    for group in (demo_cli, realm_cli, account_cli, plan_cli):
+    for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli):
         app.cli.add_command(group)
+    app.cli.add_command(radius_acct_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(serve_command)
@@ -219,6 +220,107 @@ def plan_export(realm_slug, code):
 
     with in_realm(realm_slug):
         click.echo(export_plan(code), nl=False)
+
+
+# ---------------------------------------------------------------- usage
+@click.group("usage", help="Usage records (mediation).")
+def usage_cli():
+    pass
+
+
+@usage_cli.command("import")
+@realm_option
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["cdr", "detail"]), default="cdr",
+              help="CSV CDR file or FreeRADIUS detail file.")
+@click.option("--timezone", "tz_name", default=None,
+              help="Zone of timestamps without an offset (default: the realm's).")
+@with_appcontext
+def usage_import(realm_slug, path, kind, tz_name):
+    """Import a usage file; replaying it changes nothing."""
+    import os
+    import zoneinfo
+
+    from tqdm import tqdm
+
+    from app.mediation.records import MediationFileError
+    from app.services.usage.ingest import import_usage_file
+
+    size = os.path.getsize(path)
+    with in_realm(realm_slug) as realm:
+        zone = zoneinfo.ZoneInfo(tz_name or realm.timezone)
+        # The bar counts records; its total is a guess from the file size, refined as it goes.
+        with tqdm(total=max(1, size // 80), unit="rec", disable=None, file=sys.stderr) as bar:
+            try:
+                batch = import_usage_file(path, kind=kind, default_tz=zone, progress=bar.update)
+            except MediationFileError as exc:
+                fail(str(exc))
+            bar.total = bar.n
+            bar.refresh()
+        click.echo(f"{batch.name}: {batch.accepted} accepted, {batch.duplicates} duplicate, "
+                   f"{batch.rejected} rejected")
+
+
+# ---------------------------------------------------------------- RADIUS
+@click.group("nas", help="NAS clients (RADIUS peers).")
+def nas_cli():
+    pass
+
+
+@nas_cli.command("add")
+@realm_option
+@click.argument("address")
+@click.option("--name", required=True)
+@click.option("--secret", envvar="REALMBILL_NAS_SECRET", required=True,
+              help="Shared secret (or REALMBILL_NAS_SECRET).")
+@click.option("--coa-port", default=3799)
+@with_appcontext
+def nas_add(realm_slug, address, name, secret, coa_port):
+    from app.services.nas import add_nas
+
+    with in_realm(realm_slug):
+        nas = add_nas(name=name, address=address, secret=secret, coa_port=coa_port)
+        click.echo(f"added NAS {nas.name} ({nas.address})")
+
+
+@nas_cli.command("list")
+@realm_option
+@with_appcontext
+def nas_list(realm_slug):
+    from app.services.nas import list_nas
+
+    with in_realm(realm_slug):
+        for nas in list_nas():
+            click.echo(f"{nas.address:<40} {nas.name} (CoA port {nas.coa_port})")
+
+
+@click.command("radius-acct")
+@realm_option
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=1813)
+@click.option("--batch-max", default=500)
+@click.option("--batch-wait-ms", default=5)
+@with_appcontext
+def radius_acct_command(realm_slug, host, port, batch_max, batch_wait_ms):
+    """RADIUS accounting listener: stores usage for the realm and the realms below it."""
+    from app.mediation.radius_acct_server import AccountingServer
+    from app.services.nas import nas_secrets
+    from app.services.usage.radius_listener import batch_store
+
+    with in_realm(realm_slug) as realm:
+        realm_id, clients = realm.id, nas_secrets()
+    if not clients:
+        fail("no NAS clients: add one with `realmbill nas add`")
+    store, on_reject = batch_store(current_app._get_current_object(), realm_id)
+    server = AccountingServer(host, port, clients, store, batch_max=batch_max,
+                              batch_wait_ms=batch_wait_ms, on_reject=on_reject)
+    click.echo(f"RADIUS accounting on {host}:{server.address[1]} for {len(clients)} NAS(es)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 # ---------------------------------------------------------------- background work

@@ -5,16 +5,16 @@ from __future__ import annotations
 from alembic import context
 from flask import current_app
 
-from app.models.types import ExactDecimal
+from app.models.types import ExactDecimal, UTCDateTime
 
 config = context.config
 target_db = current_app.extensions["migrate"].db
 
 
 def render_item(type_, obj, autogen_context):
-    # Our exact money type renders as itself, so migrations keep SQLite's integer storage.
-    if type_ == "type" and isinstance(obj, ExactDecimal):
-        autogen_context.imports.add("from app.models.types import ExactDecimal")
+    # Our column types render as themselves, so migrations keep their per-database storage.
+    if type_ == "type" and isinstance(obj, ExactDecimal | UTCDateTime):
+        autogen_context.imports.add(f"from app.models.types import {type(obj).__name__}")
         return repr(obj)
     return False
 

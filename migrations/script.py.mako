@@ -7,7 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-from app.models.types import ExactDecimal  # noqa: F401
+
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -11,8 +11,14 @@ current realm and refuses writes to another realm's rows. Bulk paths that bypass
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, event
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 
 from .context import RealmContextRequired, all_realms_allowed, current_realm_id
 

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -36,15 +37,15 @@ def _pg_available() -> bool:
 def make_config(database_url: str, **overrides):
     from app.config import Config
 
-    return Config(
-        SQLALCHEMY_DATABASE_URI=database_url,
-        TESTING=True,
-        SECRET_KEY="test-secret-key",
-        ENCRYPTION_KEYS=TEST_KEY,
-        REDIS_URL=None,
-        RATELIMIT_STORAGE_URI="memory://",
-        **overrides,
-    )
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "ENCRYPTION_KEYS": TEST_KEY,
+        "REDIS_URL": None,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    return Config(**{**settings, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -98,15 +99,23 @@ def app(request, tmp_path_factory):
 @pytest.fixture
 def db(app):
     """The app's db, with every test rolled back at the end (commits become savepoints)."""
+    from flask_sqlalchemy.session import Session as FlaskSession
+
     from app.extensions import db as _db
+
+    class ConnectionBoundSession(FlaskSession):
+        # Flask-SQLAlchemy picks its engine over a session-level bind; use the test's connection.
+        def get_bind(self, *args, **kwargs):
+            return self.bind
 
     with app.app_context():
         connection = _db.engine.connect()
         outer = connection.begin()
         original = _db.session
-        _db.session = _db._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"}
-        )
+        _db.session = _db._make_scoped_session({
+            "bind": connection, "join_transaction_mode": "create_savepoint",
+            "class_": ConnectionBoundSession,
+        })
         try:
             yield _db
         finally:
@@ -158,6 +167,7 @@ def create_account(db):
         with realm_context(realm.id):
             account = _create_account(username=username, **kwargs)
             db.session.commit()
+            db.session.refresh(account)  # loaded now, so tests can read it outside the realm
         return account
 
     return factory
@@ -165,7 +175,14 @@ def create_account(db):
 
 # ------------------------------------------------------------------ web
 class RealmClient:
-    """A test client bound to one realm host, knowing how to send CSRF tokens."""
+    """A test client bound to one realm host, knowing how to send CSRF tokens.
+
+    Each request runs in a fresh thread, so it gets its own app context, ``g`` and
+    session as in production, instead of sharing the test's (Flask reuses an app context
+    already pushed, and Flask-Login caches the user in ``g``).
+    """
+
+    _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-request")
 
     TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
@@ -175,8 +192,11 @@ class RealmClient:
         self.host = host
         self._token: str | None = None
 
+    def _run(self, method, *args, **kwargs):
+        return self._pool.submit(method, *args, **kwargs).result()
+
     def get(self, path, **kwargs):
-        return self.client.get(path, base_url=self.base, **kwargs)
+        return self._run(self.client.get, path, base_url=self.base, buffered=True, **kwargs)
 
     def token(self) -> str:
         if self._token is None:
@@ -197,7 +217,8 @@ class RealmClient:
             headers["HX-Request"] = "true"
         # Browsers send a same-origin Referer (our Referrer-Policy); CSRF checks it over HTTPS.
         headers.setdefault("Referer", self.base + "/")
-        return self.client.post(path, base_url=self.base, data=data, headers=headers, **kwargs)
+        return self._run(self.client.post, path, base_url=self.base, data=data, headers=headers,
+                         buffered=True, **kwargs)
 
     def login_staff(self, email, password="owner-password"):
         response = self.post("/console/login", {"email": email, "password": password})

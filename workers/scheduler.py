@@ -1,7 +1,7 @@
 """The scheduler: periodic work, enqueued once per time slot.
 
 Each periodic task has an interval; in every slot the scheduler enqueues the task's job
-with the id ``<task>:<slot start>``, so two schedulers running at once (or a restart in
+with the id ``<task>-<slot start>``, so two schedulers running at once (or a restart in
 the middle of a slot) enqueue it once. Features register their tasks with ``periodic``.
 """
 
@@ -50,7 +50,7 @@ def due_slots(now: float, last_run: dict[str, int]) -> list[tuple[PeriodicTask, 
 def tick(now: float, last_run: dict[str, int]) -> int:
     count = 0
     for task, slot in due_slots(now, last_run):
-        enqueue(task.func, queue=task.queue, job_id=f"{task.name}:{slot}")
+        enqueue(task.func, queue=task.queue, job_id=f"{task.name}-{slot}")
         last_run[task.name] = slot
         count += 1
     return count

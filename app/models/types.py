@@ -8,9 +8,10 @@ Values with more decimals than the scale are refused instead of being rounded si
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
 
@@ -51,3 +52,36 @@ class ExactDecimal(TypeDecorator):
 
     def __repr__(self) -> str:
         return f"ExactDecimal(scale={self.scale}, precision={self.precision})"
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on both databases.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as
+    naive UTC and made aware again on load. Naive values are refused: the code must say
+    which time it means.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a time zone (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"

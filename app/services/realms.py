@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Realm, RealmDomain
 from tenants import realm_context
 
-from .errors import FieldErrors, Invalid, NotFound
+from .errors import FieldErrors, NotFound
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -61,6 +61,14 @@ def create_realm(
     if theme not in KNOWN_THEMES:
         errors.add("theme", "unknown")
     _check_common(errors, currency=currency, locale=locale, timezone=timezone)
+    if owner is not None:
+        from .staff import check_staff_fields
+
+        check_staff_fields(
+            errors, email=(owner.get("email") or "").strip().lower(),
+            name=owner.get("name") or owner.get("email", ""),
+            password=owner.get("password", ""), role="owner", prefix="owner_",
+        )
     clean_domains = [d.strip().lower() for d in domains if d.strip()]
     for domain in clean_domains:
         if not DOMAIN.match(domain):
@@ -80,13 +88,10 @@ def create_realm(
         from .staff import create_staff
 
         with realm_context(realm.id):
-            try:
-                create_staff(
-                    email=owner.get("email", ""), name=owner.get("name") or owner.get("email", ""),
-                    password=owner.get("password", ""), role="owner",
-                )
-            except Invalid as exc:
-                raise Invalid({f"owner_{k}": v for k, v in exc.errors.items()}) from exc
+            create_staff(
+                email=owner.get("email", ""), name=owner.get("name") or owner.get("email", ""),
+                password=owner.get("password", ""), role="owner",
+            )
     return realm
 
 

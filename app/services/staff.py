@@ -12,22 +12,28 @@ from .accounts import EMAIL
 from .errors import FieldErrors
 
 
+def check_staff_fields(errors: FieldErrors, *, email: str, name: str, password: str,
+                       role: str, prefix: str = "") -> None:
+    """Field checks of a new staff user (``prefix`` names them, e.g. ``owner_``)."""
+    errors.require(f"{prefix}email", email)
+    errors.require(f"{prefix}name", name)
+    if email and not EMAIL.match(email):
+        errors.add(f"{prefix}email", "invalid")
+    if len(password or "") < 8:
+        errors.add(f"{prefix}password", "too_short")
+    if role not in ROLES:
+        errors.add(f"{prefix}role", "invalid")
+
+
 def create_staff(
     *, email: str, name: str, password: str, role: str = "operator",
     departments: list[str] | tuple[str, ...] = (),
 ) -> StaffUser:
     email = (email or "").strip().lower()
     errors = FieldErrors()
-    errors.require("email", email)
-    errors.require("name", name)
-    if email and not EMAIL.match(email):
-        errors.add("email", "invalid")
-    elif email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
+    check_staff_fields(errors, email=email, name=name, password=password, role=role)
+    if email and db.session.scalar(select(StaffUser.id).where(StaffUser.email == email)):
         errors.add("email", "taken")
-    if len(password or "") < 8:
-        errors.add("password", "too_short")
-    if role not in ROLES:
-        errors.add("role", "invalid")
     errors.raise_if_any()
     staff = StaffUser(email=email, name=name, password_hash=hash_password(password), role=role)
     for department_name in departments:

@@ -58,7 +58,7 @@ def test_subscriber_login_and_home(realm_a, create_account, realm_client):
     assert client.get("/console/").status_code == 302
 
 
-def test_login_is_rate_limited(app, realm_a, realm_client):
+def test_login_is_rate_limited(app, realm_a, realm_b, realm_client):
     client = realm_client(realm_a)
     statuses = [
         client.post("/console/login", {"email": "owner@alpha.example", "password": "wrong-password"}).status_code

@@ -21,7 +21,7 @@ def test_theme_static_files_and_path_traversal(realm_a, realm_client):
 def test_console_templates_cannot_be_overridden_by_a_theme(app, realm_b):
     from jinja2 import TemplateNotFound
 
-    from app.web.rendering import _ThemeLoader, THEMES_DIR
+    from app.web.rendering import THEMES_DIR, _ThemeLoader
 
     loader = _ThemeLoader(THEMES_DIR / "midnight")
     try:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import g, request, url_for
 
 from app.services.errors import Invalid
-from app.services.plans import PlanFileError, get_plan, list_plans, save_plan, spec_from_mapping, spec_of
+from app.services.plans import (
+    PlanFileError,
+    get_plan,
+    list_plans,
+    save_plan,
+    spec_from_mapping,
+    spec_of,
+)
 from app.services.realms import SUPPORTED_CURRENCIES
 
 from ..access import staff_required

@@ -1,0 +1,1 @@
+"""Usage mediation: ingest records idempotently, attribute them to accounts, keep rejects."""

@@ -1,0 +1,152 @@
+"""Who a usage record belongs to: by service username, or by IP address at the time.
+
+``alice@visp1.example`` names realm ``visp1`` (a custom domain listed on the realm, or a
+domain whose first label is the realm's slug) and account ``alice``; a bare ``alice``
+belongs to the realm doing the import. Records that carry only an IP address belong to
+the account whose RADIUS session held that address at the record's time. An import may
+attribute to its own realm and the realms below it (a provider's listener serves its
+VISPs), never to a sibling or parent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.mediation.records import UsageEvent, split_username
+from app.models import Account, RadiusSession, Realm, RealmDomain
+from tenants import all_realms
+
+
+class Unattributable(Exception):
+    def __init__(self, code: str, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.field = code, reason, field
+
+
+class Attributor:
+    def __init__(self, realm_id: int) -> None:
+        with all_realms():
+            realms = db.session.execute(select(Realm.id, Realm.slug, Realm.parent_id)).all()
+            domains = db.session.execute(select(RealmDomain.domain, RealmDomain.realm_id)).all()
+        children = defaultdict(list)
+        for rid, _, parent in realms:
+            children[parent].append(rid)
+        allowed, todo = set(), [realm_id]
+        while todo:
+            current = todo.pop()
+            allowed.add(current)
+            todo.extend(children[current])
+        self.realm_id = realm_id
+        self.allowed = allowed
+        self._by_slug = {slug: rid for rid, slug, _ in realms}
+        self._by_domain = dict(domains)
+        self._accounts: dict[tuple[int, str], int | None] = {}
+        # ip -> [(started, stopped, realm id, account id)], newest first, for one batch.
+        self._sessions: dict[str, list[tuple[datetime, datetime | None, int, int]]] = {}
+
+    def realm_of(self, realm_part: str | None) -> int:
+        if realm_part is None:
+            return self.realm_id
+        realm_id = self._by_domain.get(realm_part) or self._by_slug.get(realm_part.split(".", 1)[0])
+        if realm_id is None:
+            raise Unattributable("unknown_realm", f"no realm for {realm_part!r}", "username")
+        if realm_id not in self.allowed:
+            raise Unattributable("foreign_realm", f"{realm_part!r} is not this realm's", "username")
+        return realm_id
+
+    def prefetch(self, events: Iterable[UsageEvent]) -> None:
+        """Load the accounts (one query per realm) and IP sessions a batch names."""
+        wanted: dict[int, set[str]] = defaultdict(set)
+        ips: set[str] = set()
+        earliest = latest = None
+        for event in events:
+            if not event.username and event.ip:
+                ips.add(event.ip)
+                moment = _moment(event)
+                earliest = moment if earliest is None or moment < earliest else earliest
+                latest = moment if latest is None or moment > latest else latest
+            if event.username:
+                try:
+                    user, realm_part = split_username(event.username)
+                    key = (self.realm_of(realm_part), user.lower())
+                except (ValueError, Unattributable):
+                    continue
+                if key not in self._accounts:
+                    wanted[key[0]].add(key[1])
+        with all_realms():
+            for realm_id, names in wanted.items():
+                for chunk in _chunks(sorted(names), 500):
+                    rows = db.session.execute(
+                        select(Account.username, Account.id).where(
+                            Account.realm_id == realm_id, Account.username.in_(chunk)
+                        )
+                    ).all()
+                    found = dict(rows)
+                    for name in chunk:
+                        self._accounts[(realm_id, name)] = found.get(name)
+        if ips:
+            self._prefetch_sessions(ips, earliest, latest)
+
+    def _prefetch_sessions(self, ips: set[str], earliest: datetime, latest: datetime) -> None:
+        self._sessions = {ip: [] for ip in ips}
+        with all_realms():
+            for chunk in _chunks(sorted(ips), 500):
+                rows = db.session.execute(
+                    select(RadiusSession.framed_ip, RadiusSession.started_at,
+                           RadiusSession.stopped_at, RadiusSession.realm_id,
+                           RadiusSession.account_id)
+                    .where(
+                        RadiusSession.framed_ip.in_(chunk),
+                        RadiusSession.realm_id.in_(self.allowed),
+                        RadiusSession.started_at <= latest,
+                        RadiusSession.stopped_at.is_(None) | (RadiusSession.stopped_at >= earliest),
+                    )
+                    .order_by(RadiusSession.started_at.desc())
+                ).all()
+                for ip, started, stopped, realm_id, account_id in rows:
+                    self._sessions[ip].append((started, stopped, realm_id, account_id))
+
+    def account_for(self, event: UsageEvent) -> tuple[int, int]:
+        """(realm id, account id) of a record, or Unattributable."""
+        if event.username:
+            try:
+                user, realm_part = split_username(event.username)
+            except ValueError as exc:
+                raise Unattributable("bad_username", str(exc), "username") from exc
+            realm_id = self.realm_of(realm_part)
+            key = (realm_id, user.lower())
+            if key not in self._accounts:
+                self.prefetch([event])
+            account_id = self._accounts.get(key)
+            if account_id is None:
+                raise Unattributable("unknown_account", f"no account {user!r} in that realm", "username")
+            return realm_id, account_id
+        if event.ip:
+            return self._by_ip(event)
+        raise Unattributable("no_subscriber", "neither username nor IP address", None)
+
+    def _by_ip(self, event: UsageEvent) -> tuple[int, int]:
+        if event.ip not in self._sessions:
+            self.prefetch([event])
+        moment = _moment(event)
+        for started, stopped, realm_id, account_id in self._sessions.get(event.ip, ()):
+            if started <= moment and (stopped is None or moment <= stopped):
+                return realm_id, account_id
+        raise Unattributable(
+            "unknown_ip", f"no session held {event.ip} at {moment.isoformat()}", "ip"
+        )
+
+
+def _moment(event: UsageEvent) -> datetime:
+    """When the record's address was in use: the start of the flow or call."""
+    return event.start
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,263 @@
+"""Ingest usage: parsed records in, attributed and idempotent rows out, rejects kept.
+
+One function serves every source (CDR files, FreeRADIUS detail files, the RADIUS
+accounting listener, the API): records are processed in batches; each batch is attributed
+with a few queries, RADIUS sessions are advanced (cumulative counters → per-record
+deltas, app/mediation/counters.py) with their state stored in ``radius_sessions``, and the
+rows are written in bulk (writer.py). Nothing here creates one ORM object per record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from sqlalchemy import bindparam, insert, select, update
+
+from app.extensions import db
+from app.mediation.counters import SessionCounters, to_delta
+from app.mediation.records import Reject, UsageEvent
+from app.models import RadiusSession, UsageImport, UsageReject
+from tenants import all_realms, require_realm_id
+
+from .attribution import Attributor, Unattributable
+from .writer import insert_usage
+
+BATCH_SIZE = 5000
+SESSION_STATUSES = {"start", "interim", "stop"}
+
+
+@dataclass
+class IngestCounts:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    inserted_rows: list[dict] = field(default_factory=list, repr=False)
+
+    @property
+    def seen(self) -> int:
+        return self.accepted + self.duplicates + self.rejected
+
+
+def import_usage_file(
+    path: str | Path,
+    *,
+    kind: str,
+    default_tz: tzinfo = UTC,
+    progress: Callable[[int], None] | None = None,
+) -> UsageImport:
+    """Import a CDR (``kind="cdr"``) or FreeRADIUS detail (``"detail"``) file.
+
+    A file that cannot be read as a whole (bad header) raises MediationFileError before
+    anything is written; bad or unattributable records become rejects with file and line.
+    """
+    from app.mediation.cdr_csv import parse_cdr
+    from app.mediation.radius_detail import parse_detail
+
+    path = Path(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open(encoding="utf-8-sig", newline="", errors="strict") as stream:
+        if kind == "cdr":
+            items = parse_cdr(stream, path.name, default_tz)
+        elif kind == "detail":
+            items = parse_detail(stream, path.name, default_tz)
+        else:
+            raise ValueError(f"unknown usage file kind {kind!r}")
+        batch = UsageImport(source=kind, name=path.name, sha256=digest)
+        db.session.add(batch)
+        db.session.flush()
+        counts = ingest(items, import_id=batch.id, progress=progress)
+    batch.accepted, batch.duplicates, batch.rejected = counts.accepted, counts.duplicates, counts.rejected
+    batch.status = "done"
+    batch.finished_at = datetime.now(UTC)
+    db.session.flush()
+    return batch
+
+
+def ingest(
+    items: Iterable[UsageEvent | Reject],
+    *,
+    import_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_inserted: bool = False,
+) -> IngestCounts:
+    """Store parsed records for the current realm (and the realms below it)."""
+    realm_id = require_realm_id()
+    attributor = Attributor(realm_id)
+    counts = IngestCounts()
+    batch: list[UsageEvent | Reject] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH_SIZE:
+            _process(batch, attributor, realm_id, import_id, counts, keep_inserted)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        _process(batch, attributor, realm_id, import_id, counts, keep_inserted)
+        if progress:
+            progress(len(batch))
+    return counts
+
+
+def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> None:
+    rejects: list[dict] = []
+    events: list[UsageEvent] = []
+    for item in batch:
+        if isinstance(item, Reject):
+            rejects.append(_reject_row(item, realm_id, import_id))
+        else:
+            events.append(item)
+    attributor.prefetch(events)
+    with all_realms():
+        sessions = _Sessions.load({e.session_key for e in events if e.session_key})
+        rows: list[tuple] = []
+        seen_ids: set[tuple[str, str]] = set()
+        for event in events:
+            if event.status in ("accounting-on", "accounting-off"):
+                sessions.close_nas(event.nas, event.event_time)
+                continue
+            try:
+                owner_realm, account_id = attributor.account_for(event)
+            except Unattributable as exc:
+                rejects.append(_reject_row(Reject(
+                    event.file, event.line, exc.field, exc.reason, _describe(event), exc.code,
+                ), realm_id, import_id))
+                continue
+            if event.session_key and event.status in SESSION_STATUSES:
+                event = sessions.advance(event, owner_realm, account_id)
+            key = (event.source, event.source_record_id)
+            if key in seen_ids:
+                counts.duplicates += 1
+                continue
+            seen_ids.add(key)
+            rows.append((
+                owner_realm, account_id, import_id, event.source, event.source_record_id,
+                event.status, event.session_key, event.username, event.ip, event.nas,
+                event.event_time, event.start, event.duration_s, event.bytes_in,
+                event.bytes_out, event.quantity, event.unit, event.destination,
+                "; ".join(event.notes) or None,
+            ))
+        sessions.save()
+        inserted = insert_usage(rows)
+        _insert_rejects(rejects)
+    counts.accepted += len(inserted)
+    counts.duplicates += len(rows) - len(inserted)
+    counts.rejected += len(rejects)
+    if keep_inserted:
+        counts.inserted_rows.extend(inserted)
+
+
+class _Sessions:
+    """The RADIUS sessions a batch touches: loaded once (locked on PostgreSQL), saved once."""
+
+    def __init__(self, rows: dict[str, dict]) -> None:
+        self.rows = rows
+        self.new: dict[str, dict] = {}
+        self.changed: set[str] = set()
+        self.closed_nas: list[tuple[str, datetime]] = []
+
+    @classmethod
+    def load(cls, keys: set[str]) -> _Sessions:
+        rows: dict[str, dict] = {}
+        table = RadiusSession.__table__
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            query = select(table).where(table.c.session_key.in_(ordered[start:start + 500]))
+            if db.session.connection().dialect.name == "postgresql":
+                query = query.with_for_update()
+            for row in db.session.execute(query).mappings():
+                rows[row["session_key"]] = dict(row)
+        return cls(rows)
+
+    def advance(self, event: UsageEvent, realm_id: int, account_id: int) -> UsageEvent:
+        key = event.session_key
+        row = self.rows.get(key)
+        if row is None:
+            row = {
+                "session_key": key, "realm_id": realm_id, "account_id": account_id,
+                "nas": event.nas, "session_id": event.session_id, "framed_ip": event.ip,
+                "started_at": event.start, "stopped_at": None, "last_event_at": event.event_time,
+                "total_in": 0, "total_out": 0, "total_time": 0,
+            }
+            self.rows[key] = row
+            self.new[key] = row
+            state = None
+        else:
+            state = SessionCounters(row["total_in"], row["total_out"], row["total_time"])
+        if event.counting != "record":
+            event, new_state = to_delta(state, event)
+            row["total_in"], row["total_out"] = new_state.bytes_in, new_state.bytes_out
+            row["total_time"] = new_state.session_time
+        row["framed_ip"] = row["framed_ip"] or event.ip
+        if event.event_time > row["last_event_at"]:
+            row["last_event_at"] = event.event_time
+        if event.status == "stop":
+            row["stopped_at"] = event.event_time
+        if key not in self.new:
+            self.changed.add(key)
+        return event
+
+    def close_nas(self, nas: str | None, moment: datetime) -> None:
+        if nas:
+            self.closed_nas.append((nas, moment))
+
+    def save(self) -> None:
+        table = RadiusSession.__table__
+        if self.new:
+            db.session.execute(insert(table), list(self.new.values()))
+        if self.changed:
+            fields = ("framed_ip", "last_event_at", "stopped_at", "total_in", "total_out", "total_time")
+            statement = update(table).where(table.c.id == bindparam("row_id")).values(
+                {name: bindparam(f"new_{name}") for name in fields}
+            )
+            db.session.connection().execute(statement, [
+                {"row_id": self.rows[key]["id"], **{f"new_{n}": self.rows[key][n] for n in fields}}
+                for key in self.changed
+            ])
+        for nas, moment in self.closed_nas:
+            # A NAS reboot (Accounting-On/Off) ends every session it still had open.
+            db.session.execute(
+                update(table)
+                .where(table.c.nas == nas, table.c.stopped_at.is_(None), table.c.started_at <= moment)
+                .values(stopped_at=moment)
+            )
+
+
+def _insert_rejects(rejects: list[dict]) -> None:
+    """Store rejects once: a replayed file finds its rejects already there."""
+    if not rejects:
+        return
+    table = UsageReject.__table__
+    unique = {(r["realm_id"], r["fingerprint"]): r for r in rejects}
+    existing = set()
+    prints = sorted({fp for _, fp in unique})
+    for start in range(0, len(prints), 500):
+        existing.update(tuple(row) for row in db.session.execute(
+            select(table.c.realm_id, table.c.fingerprint).where(
+                table.c.fingerprint.in_(prints[start:start + 500]))
+        ))
+    fresh = [row for key, row in unique.items() if key not in existing]
+    if fresh:
+        db.session.execute(insert(table), fresh)
+
+
+def _describe(event: UsageEvent) -> str:
+    return (f"{event.source} {event.source_record_id} user={event.username or ''} "
+            f"ip={event.ip or ''} at {event.event_time.isoformat()}")
+
+
+def _reject_row(reject: Reject, realm_id: int, import_id: int | None) -> dict:
+    fingerprint = hashlib.sha256(
+        f"{reject.file}\x1f{reject.line}\x1f{reject.raw}".encode()
+    ).hexdigest()
+    return {
+        "fingerprint": fingerprint,
+        "realm_id": realm_id, "import_id": import_id, "source": "usage", "file": reject.file,
+        "line": reject.line, "field": reject.field, "code": reject.code,
+        "reason": reject.reason, "raw": reject.raw[:2000], "status": "open",
+        "created_at": datetime.now(UTC),
+    }
