@@ -61,6 +61,7 @@ realm_option = click.option("--realm", "realm_slug", default=None, help="Realm s
 def register_cli(app) -> None:
     for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli):
         app.cli.add_command(group)
+    app.cli.add_command(rate_command)
     app.cli.add_command(radius_acct_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
@@ -220,6 +221,46 @@ def plan_export(realm_slug, code):
 
     with in_realm(realm_slug):
         click.echo(export_plan(code), nl=False)
+
+
+@click.command("rate")
+@realm_option
+@click.option("--plan-file", type=click.Path(exists=True, dir_okay=False), help="A plan YAML file.")
+@click.option("--plan", "plan_code", help="A stored plan's code (with --realm).")
+@click.option("--usage", "usage_args", multiple=True, metavar="UNIT=AMOUNT",
+              help="Usage in the period, e.g. MB=700 (repeatable).")
+@click.option("--with-setup", is_flag=True, help="Include setup and one-time fees.")
+@click.option("--json", "as_json", is_flag=True, help="Print the quote as JSON.")
+@with_appcontext
+def rate_command(realm_slug, plan_file, plan_code, usage_args, with_setup, as_json):
+    """Quote one full billing period of a plan for the given usage."""
+    import json
+
+    from app.rating.quote import UsageArgumentError, format_quote_table, parse_usage_args
+    from app.rating.units import UnitError
+    from app.services.plans import PlanFileError
+    from app.services.quotes import quote_plan_file, quote_stored_plan
+
+    if bool(plan_file) == bool(plan_code):
+        fail("give exactly one of --plan-file or --plan")
+    try:
+        usage = parse_usage_args(usage_args)
+        if plan_file:
+            with open(plan_file, encoding="utf-8") as handle:
+                result = quote_plan_file(handle.read(), source=plan_file, usage=usage,
+                                         with_setup=with_setup)
+        else:
+            with in_realm(realm_slug):
+                result = quote_stored_plan(plan_code, usage=usage, with_setup=with_setup)
+    except (UsageArgumentError, UnitError) as exc:
+        fail(str(exc))
+    except PlanFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(format_quote_table(result))
 
 
 # ---------------------------------------------------------------- usage

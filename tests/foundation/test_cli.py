@@ -96,3 +96,27 @@ def test_demo_seed_is_idempotent(cli, db):
     assert visp1.parent.slug == "provider" and visp1.owner_account_id is not None
     with realm_context(visp1.id):
         assert db.session.scalar(select(func.count()).select_from(Account)) == 2
+
+
+def test_rate_json_follows_the_contract(cli, db, realm_a, tmp_path):
+    import json
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN)
+    result = cli("rate", "--plan-file", str(path), "--usage", "MB=700", "--usage", "hour=3", "--json")
+    assert result.exit_code == 0, result.output
+    quote = json.loads(result.output)
+    assert quote["currency"] == "USD" and quote["total"] == "220.00"
+    usage = [(line["band"], line["unit"], line["units"], line["price"], line["amount"])
+             for line in quote["lines"] if line["kind"] == "usage"]
+    assert usage == [(2, "MB", "150", "0.10", "15.00"), (3, "MB", "350", "0.20", "70.00"),
+                     (1, "MB", "200", "0.50", "100.00"), (4, "hour", "3", "5.00", "15.00")]
+    from decimal import Decimal
+    assert sum(Decimal(line["amount"]) for line in quote["lines"]) == Decimal(quote["total"])
+    with_setup = json.loads(cli("rate", "--plan-file", str(path), "--with-setup", "--json").output)
+    assert with_setup["total"] == "30.00"
+    # A stored plan, and the human table.
+    cli("plan", "import", str(path), "--realm", "alpha")
+    table = cli("rate", "--plan", "jet-mixed", "--realm", "alpha", "--usage", "MB=700").output
+    assert "band 1 (above 500 MB): 200 MB x 0.50 = 100.00" in table and "205.00 USD" in table
+    assert cli("rate", "--plan-file", str(path), "--usage", "MB=abc").exit_code == 1

@@ -78,10 +78,13 @@ def plan_errors(exc: PlanFileError) -> dict[str, list[str]]:
 
 
 def _form(plan, values, errors, status=200):
+    quote_units = []
+    if plan is not None and plan.latest_version is not None:
+        quote_units = list(dict.fromkeys(b.unit for b in plan.latest_version.bands))
     return render(
         "console/plan_form.html", fragment="console/_plan_form.html", plan=plan,
         values=values, errors=errors, periods=PERIODS, units=UNITS,
-        currencies=SUPPORTED_CURRENCIES,
+        currencies=SUPPORTED_CURRENCIES, quote_units=quote_units,
     ), status
 
 
@@ -129,3 +132,22 @@ def band_row():
     """One empty band row, appended by the form's "Add band" button."""
     return render("console/_plan_band_row.html", band={"unit": "MB", "max_usage": "", "price": ""},
                   index=None, errors={}, units=UNITS)
+
+
+@bp.route("/plans/<int:plan_id>/quote", methods=["POST"])
+@staff_required()
+def plan_quote(plan_id: int):
+    """The plan calculator: a quote fragment for the usage typed into the form."""
+    from app.rating.quote import UsageArgumentError, parse_usage_args
+    from app.rating.units import UnitError
+    from app.services.quotes import quote_stored_plan
+
+    plan = get_plan(plan_id)
+    pairs = [f"{unit}={amount.strip()}" for unit, amount in
+             zip(request.form.getlist("unit"), request.form.getlist("amount"), strict=False) if amount.strip()]
+    try:
+        result = quote_stored_plan(plan.code, usage=parse_usage_args(pairs),
+                                   with_setup=bool(request.form.get("with_setup")))
+    except (UsageArgumentError, UnitError) as exc:
+        return render("console/_plan_quote.html", error=str(exc), result=None), 422
+    return render("console/_plan_quote.html", error=None, result=result.to_dict())
