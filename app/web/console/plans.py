@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, request, url_for
 
+from app.rating.planfile import plan_to_mapping
 from app.services.errors import Invalid
 from app.services.plans import (
     PlanFileError,
@@ -57,15 +58,15 @@ def form_mapping() -> dict:
 
 
 def _values_of(plan) -> dict:
-    spec = spec_of(plan.latest_version)
-    values = {"code": spec.code, "name": spec.name, "currency": spec.currency,
-              "bands": [{"unit": b.unit, "max_usage": str(b.max_usage), "price": str(b.price)} for b in spec.bands],
-              "quotas": [{"unit": q.unit, "amount": str(q.amount)} for q in spec.quotas]}
-    for fee in spec.fees:
-        if fee.kind == "setup":
-            values["setup_fee"] = str(fee.amount)
-        elif fee.kind == "recurring":
-            values["recurring_fee"], values["period"] = str(fee.amount), fee.period
+    """Form values of the plan's latest version, figures written as in its plan file."""
+    data = plan_to_mapping(spec_of(plan.latest_version))
+    values = {"code": data["code"], "name": data["name"], "currency": data["currency"],
+              "bands": data["bands"], "quotas": data.get("quotas", [])}
+    for fee in data["fees"]:
+        if fee["kind"] == "setup":
+            values["setup_fee"] = fee["amount"]
+        elif fee["kind"] == "recurring":
+            values["recurring_fee"], values["period"] = fee["amount"], fee["period"]
     return values
 
 
