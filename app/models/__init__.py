@@ -3,14 +3,15 @@
 from .account import ACCOUNT_STATUSES, Account, CostCentre
 from .network import NasClient
 from .plan import FEE_KINDS, FEE_PERIODS, Bundle, ChargeBand, Plan, PlanFee, PlanQuota, PlanVersion
+from .quota import POOL_SCOPES, QuotaBalance, QuotaDraw, QuotaPool
 from .realm import Realm, RealmDomain
 from .staff import ROLES, Department, StaffUser
 from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
 
 __all__ = [
-    "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "ROLES", "SUBSCRIPTION_STATUSES",
+    "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",
     "Account", "Bundle", "ChargeBand", "CostCentre", "Department", "NasClient", "Plan", "PlanFee",
-    "PlanQuota", "PlanVersion", "RadiusSession", "Realm", "RealmDomain", "StaffUser",
+    "PlanQuota", "PlanVersion", "QuotaBalance", "QuotaDraw", "QuotaPool", "RadiusSession", "Realm", "RealmDomain", "StaffUser",
     "Subscription", "UsageImport", "UsageRecord", "UsageReject",
 ]

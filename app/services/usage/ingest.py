@@ -23,6 +23,7 @@ from app.mediation.records import Reject, UsageEvent
 from app.models import RadiusSession, UsageImport, UsageReject
 from tenants import all_realms, require_realm_id
 
+from ..quotas import draw_usage
 from .attribution import Attributor, Unattributable
 from .writer import insert_usage
 
@@ -144,6 +145,7 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
         sessions.save()
         inserted = insert_usage(rows)
         _insert_rejects(rejects)
+    draw_usage(inserted)
     counts.accepted += len(inserted)
     counts.duplicates += len(rows) - len(inserted)
     counts.rejected += len(rejects)
