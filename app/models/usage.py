@@ -43,6 +43,8 @@ class UsageImport(RealmScoped, Timestamped, db.Model):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="running")
+    # The CSV header of a CDR file, so a corrected reject can be parsed again.
+    header: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -124,4 +126,6 @@ class UsageReject(RealmScoped, Timestamped, db.Model):
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # A record that was read but not attributed, as JSON, to be ingested again after a fix.
+    payload: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open")

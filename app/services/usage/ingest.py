@@ -10,9 +10,11 @@ rows are written in bulk (writer.py). Nothing here creates one ORM object per re
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select, update
@@ -67,7 +69,11 @@ def import_usage_file(
             items = parse_detail(stream, path.name, default_tz)
         else:
             raise ValueError(f"unknown usage file kind {kind!r}")
-        batch = UsageImport(source=kind, name=path.name, sha256=digest)
+        header = None
+        if kind == "cdr":
+            with path.open(encoding="utf-8-sig", newline="") as head:
+                header = head.readline().rstrip("\r\n")
+        batch = UsageImport(source=kind, name=path.name, sha256=digest, header=header)
         db.session.add(batch)
         db.session.flush()
         counts = ingest(items, import_id=batch.id, progress=progress)
@@ -124,9 +130,11 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
             try:
                 owner_realm, account_id = attributor.account_for(event)
             except Unattributable as exc:
-                rejects.append(_reject_row(Reject(
+                row = _reject_row(Reject(
                     event.file, event.line, exc.field, exc.reason, _describe(event), exc.code,
-                ), realm_id, import_id))
+                ), realm_id, import_id)
+                row["payload"] = event_to_json(event)
+                rejects.append(row)
                 continue
             if event.session_key and event.status in SESSION_STATUSES:
                 event = sessions.advance(event, owner_realm, account_id)
@@ -252,6 +260,24 @@ def _describe(event: UsageEvent) -> str:
             f"ip={event.ip or ''} at {event.event_time.isoformat()}")
 
 
+def event_to_json(event: UsageEvent) -> str:
+    data = {f: getattr(event, f) for f in event.__dataclass_fields__}
+    for key in ("event_time", "start"):
+        data[key] = data[key].isoformat()
+    data["quantity"] = None if event.quantity is None else str(event.quantity)
+    data["notes"] = list(event.notes)
+    return json.dumps(data)
+
+
+def event_from_json(text: str) -> UsageEvent:
+    data = json.loads(text)
+    data["event_time"] = datetime.fromisoformat(data["event_time"])
+    data["start"] = datetime.fromisoformat(data["start"])
+    data["quantity"] = None if data["quantity"] is None else Decimal(data["quantity"])
+    data["notes"] = tuple(data["notes"])
+    return UsageEvent(**data)
+
+
 def _reject_row(reject: Reject, realm_id: int, import_id: int | None) -> dict:
     fingerprint = hashlib.sha256(
         f"{reject.file}\x1f{reject.line}\x1f{reject.raw}".encode()
@@ -261,5 +287,5 @@ def _reject_row(reject: Reject, realm_id: int, import_id: int | None) -> dict:
         "realm_id": realm_id, "import_id": import_id, "source": "usage", "file": reject.file,
         "line": reject.line, "field": reject.field, "code": reject.code,
         "reason": reject.reason, "raw": reject.raw[:2000], "status": "open",
-        "created_at": datetime.now(UTC),
+        "created_at": datetime.now(UTC), "payload": None,
     }

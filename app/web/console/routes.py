@@ -131,3 +131,4 @@ def branding_preview():
 
 
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
+from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on bp
