@@ -272,8 +272,8 @@ def usage_cli():
 @usage_cli.command("import")
 @realm_option
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--kind", type=click.Choice(["cdr", "detail"]), default="cdr",
-              help="CSV CDR file or FreeRADIUS detail file.")
+@click.option("--kind", type=click.Choice(["cdr", "detail", "meter"]), default="cdr",
+              help="CSV CDR file, FreeRADIUS detail file, or CSV meter readings.")
 @click.option("--timezone", "tz_name", default=None,
               help="Zone of timestamps without an offset (default: the realm's).")
 @with_appcontext

@@ -1,6 +1,7 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .account import ACCOUNT_STATUSES, Account, CostCentre
+from .meter import Meter
 from .network import NasClient
 from .plan import FEE_KINDS, FEE_PERIODS, Bundle, ChargeBand, Plan, PlanFee, PlanQuota, PlanVersion
 from .quota import POOL_SCOPES, QuotaBalance, QuotaDraw, QuotaPool
@@ -11,7 +12,7 @@ from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
 
 __all__ = [
     "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",
-    "Account", "Bundle", "ChargeBand", "CostCentre", "Department", "NasClient", "Plan", "PlanFee",
+    "Account", "Bundle", "ChargeBand", "CostCentre", "Department", "Meter", "NasClient", "Plan", "PlanFee",
     "PlanQuota", "PlanVersion", "QuotaBalance", "QuotaDraw", "QuotaPool", "RadiusSession", "Realm", "RealmDomain", "StaffUser",
     "Subscription", "UsageImport", "UsageRecord", "UsageReject",
 ]

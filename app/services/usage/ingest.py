@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 
 from app.extensions import db
-from app.mediation.counters import SessionCounters, to_delta
+from app.mediation.counters import CounterError, SessionCounters, meter_delta, to_delta
 from app.mediation.records import Reject, UsageEvent
-from app.models import RadiusSession, UsageImport, UsageReject
+from app.models import Meter, RadiusSession, UsageImport, UsageRecord, UsageReject
 from tenants import all_realms, require_realm_id
 
 from ..quotas import draw_usage
@@ -52,12 +52,14 @@ def import_usage_file(
     default_tz: tzinfo = UTC,
     progress: Callable[[int], None] | None = None,
 ) -> UsageImport:
-    """Import a CDR (``kind="cdr"``) or FreeRADIUS detail (``"detail"``) file.
+    """Import a CDR (``kind="cdr"``), FreeRADIUS detail (``"detail"``) or meter-readings
+    (``"meter"``) file.
 
     A file that cannot be read as a whole (bad header) raises MediationFileError before
     anything is written; bad or unattributable records become rejects with file and line.
     """
     from app.mediation.cdr_csv import parse_cdr
+    from app.mediation.meter_csv import parse_readings
     from app.mediation.radius_detail import parse_detail
 
     path = Path(path)
@@ -65,6 +67,8 @@ def import_usage_file(
     with path.open(encoding="utf-8-sig", newline="", errors="strict") as stream:
         if kind == "cdr":
             items = parse_cdr(stream, path.name, default_tz)
+        elif kind == "meter":
+            items = parse_readings(stream, path.name, default_tz)
         elif kind == "detail":
             items = parse_detail(stream, path.name, default_tz)
         else:
@@ -120,12 +124,25 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
             events.append(item)
     attributor.prefetch(events)
     with all_realms():
-        sessions = _Sessions.load({e.session_key for e in events if e.session_key})
+        readings = [e for e in events if e.status == "reading"]
+        meters = _Meters.load(readings, attributor.allowed) if readings else None
+        sessions = _Sessions.load({e.session_key for e in events
+                                   if e.session_key and e.status in SESSION_STATUSES})
         rows: list[tuple] = []
         seen_ids: set[tuple[str, str]] = set()
         for event in events:
             if event.status in ("accounting-on", "accounting-off"):
                 sessions.close_nas(event.nas, event.event_time)
+                continue
+            if event.status == "reading":
+                outcome = meters.advance(event)
+                if outcome is None:
+                    counts.duplicates += 1
+                elif isinstance(outcome, Reject):
+                    rejects.append(_reject_row(outcome, realm_id, import_id))
+                else:
+                    owner_realm, account_id, event = outcome
+                    rows.append(_row(event, owner_realm, account_id, import_id))
                 continue
             try:
                 owner_realm, account_id = attributor.account_for(event)
@@ -143,14 +160,10 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
                 counts.duplicates += 1
                 continue
             seen_ids.add(key)
-            rows.append((
-                owner_realm, account_id, import_id, event.source, event.source_record_id,
-                event.status, event.session_key, event.username, event.ip, event.nas,
-                event.event_time, event.start, event.duration_s, event.bytes_in,
-                event.bytes_out, event.quantity, event.unit, event.destination,
-                "; ".join(event.notes) or None,
-            ))
+            rows.append(_row(event, owner_realm, account_id, import_id))
         sessions.save()
+        if meters is not None:
+            meters.save()
         inserted = insert_usage(rows)
         _insert_rejects(rejects)
     draw_usage(inserted)
@@ -159,6 +172,69 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
     counts.rejected += len(rejects)
     if keep_inserted:
         counts.inserted_rows.extend(inserted)
+
+
+def _row(event: UsageEvent, realm_id: int, account_id: int, import_id: int | None) -> tuple:
+    return (
+        realm_id, account_id, import_id, event.source, event.source_record_id,
+        event.status, event.session_key, event.username, event.ip, event.nas,
+        event.event_time, event.start, event.duration_s, event.bytes_in,
+        event.bytes_out, event.quantity, event.unit, event.destination,
+        "; ".join(event.notes) or None,
+    )
+
+
+class _Meters:
+    """Meters a batch of readings touches, with their last readings (the delta state)."""
+
+    def __init__(self, rows: dict[str, dict], stored_ids: set[str]) -> None:
+        self.rows = rows
+        self.stored_ids = stored_ids
+        self.changed: set[str] = set()
+
+    @classmethod
+    def load(cls, readings: list[UsageEvent], realm_ids: set[int]) -> _Meters:
+        table, usage = Meter.__table__, UsageRecord.__table__
+        serials = sorted({e.session_key for e in readings if e.session_key})
+        ids = sorted({e.source_record_id for e in readings})
+        rows, stored = {}, set()
+        for start in range(0, len(serials), 500):
+            query = select(table).where(table.c.serial.in_(serials[start:start + 500]),
+                                        table.c.realm_id.in_(realm_ids))
+            if db.session.connection().dialect.name == "postgresql":
+                query = query.with_for_update()
+            rows.update({r["serial"]: dict(r) for r in db.session.execute(query).mappings()})
+        for start in range(0, len(ids), 500):
+            stored.update(db.session.scalars(select(usage.c.source_record_id).where(
+                usage.c.source == "meter", usage.c.source_record_id.in_(ids[start:start + 500]))))
+        return cls(rows, stored)
+
+    def advance(self, event: UsageEvent) -> tuple[int, int, UsageEvent] | Reject | None:
+        """(realm, account, consumption event), a Reject, or None for a reading already stored."""
+        if event.source_record_id in self.stored_ids:
+            return None
+        meter = self.rows.get(event.session_key or "")
+        if meter is None:
+            return Reject(event.file, event.line, "meter", f"no meter {event.session_key!r}",
+                          f"{event.source_record_id},{event.session_key},{event.quantity}", "unknown_meter")
+        try:
+            used, notes = meter_delta(meter["last_value"], event.quantity, meter["modulus"])
+        except CounterError as exc:
+            return Reject(event.file, event.line, "value", exc.reason,
+                          f"{event.source_record_id},{event.session_key},{event.quantity}", exc.code)
+        meter["last_value"], meter["last_read_at"] = event.quantity, event.event_time
+        self.changed.add(meter["serial"])
+        self.stored_ids.add(event.source_record_id)
+        out = replace(event, quantity=used, unit=meter["unit"], counting="record",
+                      notes=event.notes + notes)
+        return meter["realm_id"], meter["account_id"], out
+
+    def save(self) -> None:
+        table = Meter.__table__
+        for serial in sorted(self.changed):
+            row = self.rows[serial]
+            db.session.execute(update(table).where(table.c.id == row["id"]).values(
+                last_value=row["last_value"], last_read_at=row["last_read_at"]))
 
 
 class _Sessions:
