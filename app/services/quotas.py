@@ -64,6 +64,23 @@ def balance_on(pool: QuotaPool, day: date) -> QuotaBalance:
     return db.session.get(QuotaBalance, _balance_id(pool, day))
 
 
+def peek_balance(pool: QuotaPool, day: date) -> tuple[Decimal, Decimal]:
+    """(remaining, available) of the pool in ``day``'s period, without opening the period."""
+    period = period_containing(pool.anchor, pool.period, day)
+    table = QuotaBalance.__table__
+    row = db.session.execute(select(table).where(
+        table.c.pool_id == pool.id, table.c.period_start <= period.start
+    ).order_by(table.c.period_start.desc()).limit(1)).mappings().first()
+    if row is None:
+        return pool.size, pool.size
+    if row["period_start"] == period.start:
+        available = row["opening"] + row["topped_up"]
+        return available - row["used"], available
+    left = row["opening"] + row["topped_up"] - row["used"]
+    opening = next_period_balance(pool.size, left, pool.carry_over, pool.carry_cap)
+    return opening, opening
+
+
 def _balance_id(pool: QuotaPool, day: date) -> int:
     """Id of the pool's balance row for ``day``'s period, creating it race-free if missing."""
     period = period_containing(pool.anchor, pool.period, day)
@@ -233,3 +250,21 @@ def _record_draws(draws: dict[tuple[int, int], Decimal], locked: dict[int, dict]
         else:
             db.session.execute(update(table).where(table.c.id == existing.id).values(
                 quantity=existing.quantity + quantity, records=table.c.records + 1))
+
+
+def absorbed_by_pools(account_id: int, start: date, end: date) -> dict[str, Decimal]:
+    """What the pools absorbed of an account's usage in balances starting in ``[start, end)``,
+    per dimension in the base rating unit (``MB`` for data, ``hour`` for time)."""
+    rows = db.session.execute(
+        select(QuotaPool.unit, QuotaDraw.quantity)
+        .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
+        .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
+        .where(QuotaDraw.account_id == account_id, QuotaBalance.period_start >= start,
+               QuotaBalance.period_start < end)
+    ).all()
+    totals: dict[str, Decimal] = {}
+    for unit_name, quantity in rows:
+        unit = lookup(unit_name)
+        target = {"data": "MB", "time": "hour"}.get(unit.dimension, unit.name)
+        totals[target] = totals.get(target, ZERO) + quantity * unit.size / lookup(target).size
+    return totals

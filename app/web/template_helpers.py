@@ -29,6 +29,13 @@ PERIOD_LABELS = {"monthly": _l("monthly"), "quarterly": _l("quarterly"), "annual
 THEME_LABELS = {"default": _l("Daylight (default)"), "midnight": _l("Midnight (dark)")}
 
 
+def dec(value, places: int = 2) -> str:
+    """A Decimal quantity shown with ``places`` decimals (rounded half up, never via float)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return format(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+
+
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
 
@@ -87,6 +94,7 @@ def init_template_helpers(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "en"),
             "format_date": format_date,
             "status_label": status_label,
+            "dec": dec,
             "role_label": role_label,
             "status_options": status_options,
             "theme_options": theme_options,

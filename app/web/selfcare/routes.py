@@ -15,3 +15,13 @@ bp = Blueprint("selfcare", __name__)
 @subscriber_required
 def home():
     return render("portal/home.html", account=current_user, subscriptions=current_user.subscriptions)
+
+
+@bp.route("/usage")
+@subscriber_required
+def usage():
+    from app.services.usage.summary import usage_summary
+
+    summary = usage_summary(current_user)
+    peak = max((max(mb, hours) for _, mb, hours in summary.daily), default=0) or 1
+    return render("portal/usage.html", summary=summary, peak=peak)
