@@ -59,7 +59,7 @@ realm_option = click.option("--realm", "realm_slug", default=None, help="Realm s
 
 
 def register_cli(app) -> None:
-    for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli):
+    for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli, bill_cli):
         app.cli.add_command(group)
     app.cli.add_command(rate_command)
     app.cli.add_command(radius_acct_command)
@@ -300,6 +300,46 @@ def usage_import(realm_slug, path, kind, tz_name):
             bar.refresh()
         click.echo(f"{batch.name}: {batch.accepted} accepted, {batch.duplicates} duplicate, "
                    f"{batch.rejected} rejected")
+
+
+# ---------------------------------------------------------------- billing
+@click.group("bill", help="Billing runs and invoices.")
+def bill_cli():
+    pass
+
+
+@bill_cli.command("run")
+@realm_option
+@click.option("--period", required=True, help="The month to bill, YYYY-MM.")
+@click.option("--wait/--no-wait", default=True, help="Follow the run until it is done.")
+@with_appcontext
+def bill_run(realm_slug, period, wait):
+    """Start (or resume) the billing run of a month; running it again adds nothing."""
+    import time
+
+    from tqdm import tqdm
+
+    from app.extensions import db
+    from app.models import BillingRun
+    from app.services.billing.run import start_billing_run
+
+    with in_realm(realm_slug) as realm:
+        run = start_billing_run(period)
+        realm_id, run_id, total, chunks = realm.id, run.id, run.total_accounts, run.chunks
+    click.echo(f"billing run {run_id} for {period}: {total} accounts in {chunks} chunk(s)")
+    if not wait:
+        return
+    with tqdm(total=total, unit="acct", file=sys.stderr, disable=None) as bar, realm_context(realm_id):
+        while True:
+            db.session.expire_all()
+            current = db.session.get(BillingRun, run_id)
+            bar.n = current.done_accounts
+            bar.refresh()
+            if current.status == "done":
+                break
+            db.session.rollback()
+            time.sleep(0.5)
+    click.echo("done")
 
 
 # ---------------------------------------------------------------- RADIUS

@@ -60,6 +60,8 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.REDIS_URL = env.get("REDIS_URL") or None
+        # Without Redis, jobs run in a thread pool; JOBS_EAGER runs them in the caller (tests).
+        self.JOBS_EAGER = False
         self.BASE_DOMAIN = env.get("REALMBILL_BASE_DOMAIN", "localhost")
         self.DEFAULT_REALM = env.get("REALMBILL_DEFAULT_REALM", "provider")
         self.BABEL_DEFAULT_LOCALE = "en"

@@ -14,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import sqlalchemy as sa
 
 os.environ.setdefault("REALMBILL_INSTANCE", tempfile.mkdtemp(prefix="realmbill-test-"))
 
@@ -44,6 +45,7 @@ def make_config(database_url: str, **overrides):
         "ENCRYPTION_KEYS": TEST_KEY,
         "REDIS_URL": None,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "JOBS_EAGER": True,
     }
     return Config(**{**settings, **overrides})
 
@@ -123,6 +125,31 @@ def db(app):
             _db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def committed_pg_app(pg_database):
+    """A separate PostgreSQL database where threads really commit (no rollback fixture)."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    base = pg_database.rsplit("/", 1)[0]
+    name = f"realmbill_conc_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    app = create_app(make_config(f"{base}/{name}"))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from app.extensions import db as _db
+
+        _db.engine.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
 
 
 # ------------------------------------------------------------------ factories

@@ -55,7 +55,10 @@ def enqueue(
     from rq import Retry
 
     if redis_connection() is None:
-        return _run_embedded(func, args, kwargs)
+        future = _run_embedded(func, args, kwargs)
+        if current_app.config.get("JOBS_EAGER"):
+            return future.result()  # tests: wait for the job, like RQ's is_async=False
+        return future
     q = get_queue(queue)
     if job_id is not None:
         existing = q.fetch_job(job_id)

@@ -1,6 +1,14 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .account import ACCOUNT_STATUSES, Account, CostCentre
+from .invoice import (
+    INVOICE_KINDS,
+    INVOICE_STATUSES,
+    BillingRun,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+)
 from .meter import Meter
 from .network import NasClient
 from .plan import FEE_KINDS, FEE_PERIODS, Bundle, ChargeBand, Plan, PlanFee, PlanQuota, PlanVersion
@@ -11,8 +19,8 @@ from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
 
 __all__ = [
-    "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",
-    "Account", "Bundle", "ChargeBand", "CostCentre", "Department", "Meter", "NasClient", "Plan", "PlanFee",
+    "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "INVOICE_KINDS", "INVOICE_STATUSES", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",
+    "Account", "BillingRun", "Bundle", "ChargeBand", "CostCentre", "Department", "Invoice", "InvoiceCounter", "InvoiceLine", "Meter", "NasClient", "Plan", "PlanFee",
     "PlanQuota", "PlanVersion", "QuotaBalance", "QuotaDraw", "QuotaPool", "RadiusSession", "Realm", "RealmDomain", "StaffUser",
     "Subscription", "UsageImport", "UsageRecord", "UsageReject",
 ]

@@ -92,32 +92,6 @@ def test_top_up_and_carry_over(db, realm_a, campus):
         assert december.opening == D("0.6")
 
 
-@pytest.fixture
-def committed_pg_app(pg_database):
-    """A separate PostgreSQL database where threads really commit (no rollback fixture)."""
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from tests.conftest import make_config
-
-    base = pg_database.rsplit("/", 1)[0]
-    name = f"realmbill_conc_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    app = create_app(make_config(f"{base}/{name}"))
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        from app.extensions import db as _db
-
-        _db.engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_concurrent_ingestion_into_a_shared_pool_is_exact(committed_pg_app):
     from app.extensions import db

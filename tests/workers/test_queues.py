@@ -57,7 +57,7 @@ def test_embedded_mode_runs_the_same_function(tmp_path, redis_app):
     from tests.conftest import make_config
 
     _, connection = redis_app
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'e.sqlite'}"))
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'e.sqlite'}", JOBS_EAGER=False))
     with app.app_context():
         future = enqueue(record_call, "embedded")
         assert future.result(timeout=10) == "embedded"

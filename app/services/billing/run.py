@@ -1,0 +1,157 @@
+"""Billing runs: one per realm and month, fanned out in chunks of accounts.
+
+``start_billing_run`` records the run and enqueues one job per chunk after the commit;
+``bill_chunk`` (what each job calls) writes the chunk's invoices in bulk and numbers them
+in the same transaction. Running a period again, or a chunk again after its worker was
+killed, writes nothing twice: the (realm, account, period) key is unique and accounts
+that already have their invoice are skipped. A chunk is one transaction: killed midway,
+it leaves nothing behind and is simply run again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from app.extensions import db
+from app.models import Account, BillingRun, Invoice, InvoiceLine, Realm, Subscription, UsageRecord
+from tenants import require_realm_id
+
+from ..errors import Invalid, NotFound
+from ..uow import after_commit
+from .draft import InvoiceDraft, draft_invoice, month_period
+from .numbering import take_numbers
+
+CHUNK_SIZE = 500
+
+
+def parse_period(text: str):
+    try:
+        return month_period(text)
+    except (ValueError, TypeError):
+        raise Invalid({"period": ["invalid"]}) from None
+
+
+def billable_account_ids(period) -> list[int]:
+    return list(db.session.scalars(
+        select(Subscription.account_id).distinct()
+        .where(Subscription.starts_on < period.end,
+               (Subscription.ends_on.is_(None)) | (Subscription.ends_on > period.start))
+        .order_by(Subscription.account_id)
+    ))
+
+
+def start_billing_run(period_text: str, *, chunk_size: int = CHUNK_SIZE) -> BillingRun:
+    """Start (or resume) the run of a month; its chunks are enqueued after the commit."""
+    period = parse_period(period_text)
+    run = db.session.scalar(select(BillingRun).where(BillingRun.period_start == period.start))
+    if run is None:
+        run = BillingRun(period_start=period.start, period_end=period.end)
+        db.session.add(run)
+    accounts = billable_account_ids(period)
+    done = set(db.session.scalars(select(Invoice.account_id).where(
+        Invoice.period_key == period.start.isoformat())))
+    todo = [a for a in accounts if a not in done]
+    run.total_accounts = len(accounts)
+    run.done_accounts = len(accounts) - len(todo)
+    run.status = "running" if todo else "done"
+    run.chunks = (len(todo) + chunk_size - 1) // chunk_size
+    if not todo:
+        run.finished_at = datetime.now(UTC)
+    db.session.flush()
+    realm_id, run_id = require_realm_id(), run.id
+    chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+
+    def enqueue_chunks() -> None:
+        from workers.billing import bill_chunk_job
+        from workers.queues import enqueue
+
+        for chunk in chunks:
+            enqueue(bill_chunk_job, realm_id, run_id, chunk, queue="billing",
+                    job_id=f"bill-{realm_id}-{run_id}-{chunk[0]}-{chunk[-1]}")
+
+    after_commit(enqueue_chunks)
+    return run
+
+
+def bill_chunk(run_id: int, account_ids: list[int]) -> int:
+    """Invoice the accounts of one chunk (skipping those already invoiced); returns how many."""
+    run = db.session.scalar(select(BillingRun).where(BillingRun.id == run_id))
+    if run is None:
+        raise NotFound("billing run")
+    realm = db.session.get(Realm, require_realm_id())
+    period_key = run.period_start.isoformat()
+    # Lock the run row first: concurrent chunks of one run then finalize one after another.
+    _lock_run(run_id)
+    already = set(db.session.scalars(select(Invoice.account_id).where(
+        Invoice.period_key == period_key, Invoice.account_id.in_(account_ids))))
+    accounts = db.session.scalars(select(Account).where(
+        Account.id.in_([a for a in account_ids if a not in already])).order_by(Account.id)).all()
+    period = month_period(run.period_start)
+    drafts = [d for d in (draft_invoice(a, period) for a in accounts) if d is not None]
+    written = write_invoices(drafts, realm=realm, run_id=run_id, period_key=period_key,
+                             issue_date=run.period_start)
+    db.session.execute(update(BillingRun).where(BillingRun.id == run_id).values(
+        done_accounts=BillingRun.done_accounts + len(account_ids) - len(already)))
+    db.session.flush()
+    db.session.refresh(run)
+    if run.done_accounts >= run.total_accounts and run.status != "done":
+        run.status, run.finished_at = "done", datetime.now(UTC)
+    return written
+
+
+def _lock_run(run_id: int) -> None:
+    query = select(BillingRun.id).where(BillingRun.id == run_id)
+    if db.session.connection().dialect.name == "postgresql":
+        query = query.with_for_update()
+    db.session.execute(query)
+
+
+def write_invoices(drafts: list[InvoiceDraft], *, realm: Realm, run_id: int | None,
+                   period_key: str | None, issue_date: date) -> int:
+    """Insert finalized invoices for ``drafts`` in bulk, numbered gaplessly, lines and all."""
+    if not drafts:
+        return 0
+    first = take_numbers("invoice", len(drafts))
+    due = issue_date + timedelta(days=realm.payment_terms_days)
+    now = datetime.now(UTC)
+    rows = []
+    for offset, draft in enumerate(drafts):
+        sequence = first + offset
+        rows.append({
+            "realm_id": realm.id, "account_id": draft.account_id, "kind": "invoice",
+            "status": "finalized", "number": f"{realm.invoice_prefix}{sequence:06d}",
+            "sequence": sequence, "period_key": period_key, "period_start": draft.period.start,
+            "period_end": draft.period.end, "issue_date": issue_date, "due_date": due,
+            "currency": draft.currency, "subtotal": draft.total, "tax_total": 0,
+            "total": draft.total, "billing_run_id": run_id, "seller_tax_id": realm.seller_tax_id,
+            "finalized_at": now, "created_at": now,
+        })
+    ids = db.session.execute(insert(Invoice).returning(Invoice.id, Invoice.account_id), rows).all()
+    invoice_of = {account_id: invoice_id for invoice_id, account_id in ids}
+    lines = []
+    for draft in drafts:
+        for position, line in enumerate(draft.lines, 1):
+            lines.append({
+                "realm_id": realm.id, "invoice_id": invoice_of[draft.account_id], "position": position,
+                "kind": line.kind, "description": line.description, "quantity": line.quantity,
+                "unit": line.unit, "unit_price": line.unit_price, "amount": line.amount,
+            })
+    if lines:
+        db.session.execute(insert(InvoiceLine), lines)
+    for draft in drafts:
+        if draft.usage_record_ids:
+            for start in range(0, len(draft.usage_record_ids), 500):
+                db.session.execute(update(UsageRecord).where(
+                    UsageRecord.id.in_(draft.usage_record_ids[start:start + 500])
+                ).values(invoice_id=invoice_of[draft.account_id]))
+    return len(drafts)
+
+
+def preview_invoice(account_id: int, *, on: date | None = None) -> InvoiceDraft | None:
+    """Dry run: what the account's invoice for the month of ``on`` would be now."""
+    account = db.session.scalar(select(Account).where(Account.id == account_id))
+    if account is None:
+        raise NotFound("account")
+    return draft_invoice(account, month_period(on or datetime.now(UTC).date()))
