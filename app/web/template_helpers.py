@@ -25,6 +25,8 @@ ROLE_LABELS = {
     "finance": _l("finance"),
     "support": _l("support"),
 }
+RUN_STATUS_LABELS = {"running": _l("running"), "done": _l("done")}
+INVOICE_STATUS_LABELS = {"draft": _l("draft"), "finalized": _l("finalized"), "void": _l("void")}
 PERIOD_LABELS = {"monthly": _l("monthly"), "quarterly": _l("quarterly"), "annual": _l("annual")}
 THEME_LABELS = {"default": _l("Daylight (default)"), "midnight": _l("Midnight (dark)")}
 
@@ -34,6 +36,13 @@ def dec(value, places: int = 2) -> str:
     from decimal import ROUND_HALF_UP, Decimal
 
     return format(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+
+
+def money(amount, currency: str) -> str:
+    """An amount with its currency's decimals (stored amounts may carry more zeros)."""
+    from app.rating.money import quantize_money
+
+    return f"{format(quantize_money(amount, currency), 'f')} {currency}"
 
 
 def status_label(code: str) -> str:
@@ -95,6 +104,9 @@ def init_template_helpers(app: Flask) -> None:
             "format_date": format_date,
             "status_label": status_label,
             "dec": dec,
+            "money": money,
+            "run_status_label": lambda code: str(RUN_STATUS_LABELS.get(code, code)),
+            "invoice_status_label": lambda code: str(INVOICE_STATUS_LABELS.get(code, code)),
             "role_label": role_label,
             "status_options": status_options,
             "theme_options": theme_options,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.mediation.records import UsageEvent
-from app.models import BillingRun, Invoice, InvoiceLine, Subscription, UsageRecord
+from app.models import BillingRun, Invoice, Subscription, UsageRecord
 from app.services.billing.run import bill_chunk, preview_invoice, start_billing_run
 from app.services.plans import save_plan, spec_from_mapping
 from app.services.usage.ingest import ingest

@@ -1,7 +1,6 @@
 """Quota pools: cascade order, top-ups, carry-over, and exact totals under concurrency."""
 
 import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 

@@ -130,5 +130,6 @@ def branding_preview():
     return render("console/_branding_preview.html", values=values)
 
 
+from . import billing as _billing  # noqa: E402,F401 - registers the billing pages on bp
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
 from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on bp
