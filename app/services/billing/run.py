@@ -10,6 +10,7 @@ it leaves nothing behind and is simply run again.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -62,6 +63,9 @@ def start_billing_run(period_text: str, *, chunk_size: int = CHUNK_SIZE) -> Bill
     db.session.flush()
     realm_id, run_id = require_realm_id(), run.id
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    # Each start (or resume) enqueues its own jobs: a job lost with a killed worker may still
+    # look "started" to RQ, and an extra job for a chunk is harmless (chunks are idempotent).
+    attempt = uuid.uuid4().hex[:8]
 
     def enqueue_chunks() -> None:
         from workers.billing import bill_chunk_job
@@ -69,7 +73,7 @@ def start_billing_run(period_text: str, *, chunk_size: int = CHUNK_SIZE) -> Bill
 
         for chunk in chunks:
             enqueue(bill_chunk_job, realm_id, run_id, chunk, queue="billing",
-                    job_id=f"bill-{realm_id}-{run_id}-{chunk[0]}-{chunk[-1]}")
+                    job_id=f"bill-{realm_id}-{run_id}-{attempt}-{chunk[0]}")
 
     after_commit(enqueue_chunks)
     return run
