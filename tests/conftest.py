@@ -21,6 +21,10 @@ os.environ.setdefault("REALMBILL_INSTANCE", tempfile.mkdtemp(prefix="realmbill-t
 PG_ADMIN_URL = os.environ.get("REALMBILL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_KEY = "test-encryption-key-0123456789abcdef"
 
+# Session fixtures for the real servers (one module per server under tests/servers/).
+pytest_plugins = [
+]
+
 
 def _pg_available() -> bool:
     import sqlalchemy as sa
@@ -271,3 +275,27 @@ def realm_client(app, db):
         return RealmClient(app, host)
 
     return factory
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close what the session leaves open before pytest's final garbage collection.
+
+    Apps built by tests cache Redis clients (workers/queues.py) and RQ keeps its own; their
+    sockets are only closed by the collector after the last test, where pytest's -W error
+    turns the ResourceWarning into a failed run although every test passed. Disconnect every
+    pool still alive, then collect once with that warning ignored (only here, at the very end).
+    """
+    import gc
+    import warnings
+
+    try:
+        from redis import ConnectionPool
+    except ImportError:  # pragma: no cover
+        ConnectionPool = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        if ConnectionPool is not None:
+            for obj in gc.get_objects():
+                if isinstance(obj, ConnectionPool):
+                    obj.disconnect()
+        gc.collect()

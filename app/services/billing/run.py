@@ -22,6 +22,7 @@ from tenants import require_realm_id
 from ..errors import Invalid, NotFound
 from ..uow import after_commit
 from .draft import InvoiceDraft, draft_invoice, month_period
+from .followups import invoices_finalized
 from .numbering import take_numbers
 
 CHUNK_SIZE = 500
@@ -134,6 +135,7 @@ def write_invoices(drafts: list[InvoiceDraft], *, realm: Realm, run_id: int | No
         })
     ids = db.session.execute(insert(Invoice).returning(Invoice.id, Invoice.account_id), rows).all()
     invoice_of = {account_id: invoice_id for invoice_id, account_id in ids}
+    invoices_finalized(list(invoice_of.values()))
     lines = []
     for draft in drafts:
         for position, line in enumerate(draft.lines, 1):

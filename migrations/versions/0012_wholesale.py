@@ -1,0 +1,26 @@
+"""wholesale aggregation
+
+Revision ID: 0012_wholesale
+Revises: 0011_vouchers_collections
+Create Date: 2026-12-07 09:45:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from app.models.types import ExactDecimal
+from app.models.types import UTCDateTime
+
+# revision identifiers, used by Alembic.
+revision = '0012_wholesale'
+down_revision = '0011_vouchers_collections'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
