@@ -1,6 +1,7 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .account import ACCOUNT_STATUSES, Account, CostCentre
+from .events import Event as Event  # noqa: F401
 from .invoice import (
     INVOICE_KINDS,
     INVOICE_STATUSES,

@@ -12,7 +12,8 @@ from app.security.passwords import hash_password
 from app.security.secrets import secret_box
 from tenants import require_realm_id
 
-from .errors import FieldErrors, NotFound
+from .errors import FieldErrors, NotAllowed, NotFound
+from .events import emit
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -79,6 +80,7 @@ def create_account(
         )
     db.session.add(account)
     db.session.flush()
+    emit("account.created", account=account, data={"username": account.username})
     return account
 
 
@@ -103,13 +105,71 @@ def update_account(
     errors = FieldErrors()
     _check_fields(errors, name=name, email=email, status=status, cost_centre_id=cost_centre_id)
     errors.raise_if_any()
+    before = {f: getattr(account, f) for f in _DETAIL_FIELDS}
     account.name = name.strip()
     account.email = email or None
     account.phone = phone or None
     account.address = address or None
     account.cost_centre_id = cost_centre_id
+    old_status = account.status
     account.status = status
     db.session.flush()
+    changed = sorted(f for f in _DETAIL_FIELDS if getattr(account, f) != before[f])
+    if changed:
+        emit("account.details_changed", account=account, data={"fields": changed})
+    if status != old_status:
+        _emit_status_change(account, old_status, reason="edited")
+    return account
+
+
+_DETAIL_FIELDS = ("name", "email", "phone", "address", "cost_centre_id")
+_STATUS_EVENTS = {"suspended": "account.suspended", "active": "account.resumed", "closed": "account.deleted"}
+
+
+def _emit_status_change(account: Account, old_status: str, *, reason: str) -> None:
+    emit(_STATUS_EVENTS[account.status], account=account,
+         data={"reason": reason, "from": old_status, "to": account.status})
+
+
+def suspend_account(account_id: int, *, reason: str) -> Account:
+    """Suspend an active account; its services are suspended by the event's reactions."""
+    account = get_account(account_id)
+    if account.status == "closed":
+        raise NotAllowed("account_closed")
+    if account.status == "suspended":
+        return account  # idempotent: already suspended, nothing new happens
+    old_status, account.status = account.status, "suspended"
+    db.session.flush()
+    _emit_status_change(account, old_status, reason=reason)
+    return account
+
+
+def resume_account(account_id: int, *, reason: str) -> Account:
+    """Reactivate a suspended account; its services are resumed by the event's reactions."""
+    account = get_account(account_id)
+    if account.status == "closed":
+        raise NotAllowed("account_closed")
+    if account.status == "active":
+        return account
+    old_status, account.status = account.status, "active"
+    db.session.flush()
+    _emit_status_change(account, old_status, reason=reason)
+    return account
+
+
+def change_service_password(account_id: int, *, password: str) -> Account:
+    """Set a new service (and self-care) password; pushed to the services by the event."""
+    account = get_account(account_id)
+    errors = FieldErrors()
+    if not password or len(password) < 8:
+        errors.add("password", "too_short")
+    errors.raise_if_any()
+    account.password_hash = hash_password(password)
+    account.service_password_enc = secret_box().encrypt(
+        password, context=service_password_context(account.realm_id)
+    )
+    db.session.flush()
+    emit("account.password_changed", account=account)
     return account
 
 
