@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -77,6 +77,12 @@ class Invoice(RealmScoped, Timestamped, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Billing terms (0007): the tax applied, reverse charge, voiding.
+    tax_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(scale=4))
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False)
+    reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.position", cascade="all, delete-orphan")
     account: Mapped[Account] = relationship()  # noqa: F821
