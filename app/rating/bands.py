@@ -60,23 +60,43 @@ class RatedLine:
 
     @property
     def explanation(self) -> str:
-        if self.upper is not None:
-            span = f"from {fmt(self.lower)} to {fmt(self.upper)} {self.unit}"
-        elif self.lower > 0:
-            span = f"above {fmt(self.lower)} {self.unit}"
-        else:
-            span = f"all {self.unit}"
+        key = (self.band, self.unit, self.lower, self.upper, self.price)
+        head = _HEADS.get(key)
+        if head is None:
+            if self.upper is not None:
+                span = f"from {fmt(self.lower)} to {fmt(self.upper)} {self.unit}"
+            elif self.lower > 0:
+                span = f"above {fmt(self.lower)} {self.unit}"
+            else:
+                span = f"all {self.unit}"
+            head = f"band {self.band} ({span}): ", f" {self.unit}", f" x {price_text(self.price)} = "
+            if len(_HEADS) > 10_000:
+                _HEADS.clear()
+            _HEADS[key] = head
+        start, unit, price = head
         rounding = f" ({fmt(self.raw_units)} used, rounded up)" if self.raw_units != self.units else ""
-        return (f"band {self.band} ({span}): {fmt(self.units)} {self.unit}{rounding} "
-                f"x {price_text(self.price)} = {format(self.amount, 'f')}")
+        return f"{start}{fmt(self.units)}{unit}{rounding}{price}{format(self.amount, 'f')}"
+
+
+# The fixed parts of a band line's explanation, per tier (a plan has few; billing has many lines).
+_HEADS: dict[tuple, tuple[str, str, str]] = {}
+
+
+_MICRO = Decimal("0.000001")
 
 
 def fmt(value: Decimal) -> str:
     """A quantity as people read it: no exponent, no trailing zeros, at most 6 decimals."""
-    if value.as_tuple().exponent < -6:
-        value = value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    # format(d, "f") writes exactly -exponent decimals: more than 6 means exponent < -6.
     text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    point = text.find(".")
+    if point < 0:
+        return text
+    if len(text) - point > 7:
+        text = format(value.quantize(_MICRO, rounding=ROUND_HALF_UP), "f")
+        if "." not in text:
+            return text
+    return text.rstrip("0").rstrip(".")
 
 
 def price_text(value: Decimal, places: int = 2) -> str:
@@ -135,8 +155,52 @@ def rate_unit(rule: UnitRule, quantity: Decimal, currency: str, raw: Decimal | N
         units = top - tier.lower
         raw_units = max(ZERO, min(raw, top) - tier.lower) if raw != quantity else units
         amount = (units * tier.price).quantize(step, rounding=ROUND_HALF_UP)
-        lines.append(RatedLine(tier.band, rule.unit, raw_units, units, tier.price, amount, tier.lower, tier.upper))
+        lines.append(_new_line(tier.band, rule.unit, raw_units, units, tier.price, amount, tier.lower, tier.upper))
     return lines
+
+
+def _line_factory():
+    """``RatedLine(*values)`` without the frozen dataclass's per-field ``object.__setattr__``
+    by name (same object, set through the slot descriptors; the rating hot loop makes many)."""
+    new = object.__new__
+    setters = tuple(getattr(RatedLine, name).__set__ for name in RatedLine.__slots__)
+    assert RatedLine.__slots__ == ("band", "unit", "raw_units", "units", "price", "amount", "lower", "upper")
+    s_band, s_unit, s_raw, s_units, s_price, s_amount, s_lower, s_upper = setters
+
+    def make(band, unit, raw_units, units, price, amount, lower, upper) -> RatedLine:
+        line = new(RatedLine)
+        s_band(line, band)
+        s_unit(line, unit)
+        s_raw(line, raw_units)
+        s_units(line, units)
+        s_price(line, price)
+        s_amount(line, amount)
+        s_lower(line, lower)
+        s_upper(line, upper)
+        return line
+
+    return make
+
+
+_new_line = _line_factory()
+
+
+def usage_route(name: str, rules: Mapping[str, UnitRule],
+                extra_units: tuple[str, ...] = ()) -> tuple[str | None, Decimal | None, Decimal | None]:
+    """Where usage named ``name`` goes: (band unit or None if unpriced, source size, target size).
+
+    The sizes are None when no conversion is needed; otherwise the quantity becomes
+    ``quantity * source size / target size``. Raises UnitError for an unknown unit.
+    """
+    unit = lookup(name, extra_units)
+    target = unit.name if unit.name in rules else next(
+        (u for u in rules if lookup(u, extra_units).dimension == unit.dimension), None)
+    if target is None:
+        return None, None, None
+    size = lookup(target, extra_units).size
+    if unit.size == size:
+        return target, None, None
+    return target, unit.size, size
 
 
 def normalise_usage(usage: Mapping[str, Decimal | list[Decimal]], rules: Mapping[str, UnitRule],

@@ -34,12 +34,23 @@ def minor_units(currency: str) -> int:
         raise MoneyError(f"unknown currency {currency!r}") from None
 
 
+# The minor unit of each currency as a Decimal (0.01, 1, 0.001), built once.
+_QUANTA = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
+
+
 def quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_units(currency))
+    try:
+        return _QUANTA[currency]
+    except KeyError:
+        raise MoneyError(f"unknown currency {currency!r}") from None
 
 
 def quantize_money(amount: Decimal, currency: str, rounding: str = ROUND_HALF_UP) -> Decimal:
-    return amount.quantize(quantum(currency), rounding=rounding)
+    try:
+        step = _QUANTA[currency]
+    except KeyError:
+        raise MoneyError(f"unknown currency {currency!r}") from None
+    return amount.quantize(step, rounding=rounding)
 
 
 def parse_decimal(value: object) -> Decimal:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from .bands import (
     ZERO,
@@ -21,6 +22,7 @@ from .bands import (
     normalise_usage,
     price_text,
     rate_unit,
+    usage_route,
 )
 from .money import MoneyError, minor_units, parse_decimal, quantize_money
 from .plan import PlanSpec
@@ -35,21 +37,43 @@ class UsageArgumentError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CompiledPlan:
+    """A plan version ready to rate: band tables per unit, included quotas, unit routes.
+
+    Built once per distinct plan content (``compile_plan`` caches by value) and shared:
+    it is never changed after it was built, except for ``routes``, a cache of how each
+    usage unit name reaches a band unit (filled on first use, same answer every time).
+    """
+
     spec: PlanSpec
     rules: dict
     quotas: dict  # canonical unit -> included quantity
+    routes: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def currency(self) -> str:
         return self.spec.currency
 
 
+COMPILED_CACHE_SIZE = 4096
+
+
 def compile_plan(spec: PlanSpec) -> CompiledPlan:
+    """The compiled form of ``spec``; equal specs share one (cached, read-only) CompiledPlan."""
+    try:
+        return _compile_cached(spec)
+    except TypeError:  # pragma: no cover - an unhashable spec (a list smuggled in a field)
+        return _compile(spec)
+
+
+def _compile(spec: PlanSpec) -> CompiledPlan:
     quotas: dict[str, Decimal] = {}
     for quota in spec.quotas:
         unit = canonical(quota.unit, spec.units)
         quotas[unit] = quotas.get(unit, ZERO) + quota.amount
     return CompiledPlan(spec, compile_rules(spec.bands, spec.units), quotas)
+
+
+_compile_cached = lru_cache(maxsize=COMPILED_CACHE_SIZE)(_compile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,16 +151,19 @@ def quote(plan: PlanSpec | CompiledPlan, usage: Mapping[str, Decimal | list[Deci
 
 def rate_usage(compiled: CompiledPlan, usage: Mapping[str, Decimal | list[Decimal]]) -> list:
     """Quota and band lines for one period's usage (the hot path of billing runs)."""
-    priced, _ = normalise_usage(usage, compiled.rules, compiled.spec.units)
+    priced = _priced(compiled, usage)
+    if not priced:
+        return []
     currency = compiled.currency
     zero = quantize_money(ZERO, currency)
     lines: list = []
+    quotas = compiled.quotas
     for unit, rule in compiled.rules.items():
         quantity = priced.get(unit)
         if quantity is None:
             continue
         raw, billed = billed_quantity(rule, quantity)
-        included = compiled.quotas.get(unit, ZERO)
+        included = quotas.get(unit, ZERO)
         if included > 0 and billed > 0:
             absorbed = min(included, billed)
             lines.append(QuotaLine(unit, absorbed, included, zero))
@@ -144,6 +171,42 @@ def rate_usage(compiled: CompiledPlan, usage: Mapping[str, Decimal | list[Decima
             raw = max(ZERO, raw - absorbed)
         lines.extend(rate_unit(rule, billed, currency, raw))
     return lines
+
+
+def _priced(compiled: CompiledPlan, usage: Mapping[str, Decimal | list[Decimal]]) -> dict:
+    """``normalise_usage(...)[0]`` with each unit's route looked up once per plan.
+
+    Same arithmetic as normalise_usage (``quantity * source size / target size``, in that
+    order), so the same Decimals come out.
+    """
+    routes = compiled.routes
+    priced: dict = {}
+    for name, quantity in usage.items():
+        route = routes.get(name)
+        if route is None:
+            route = routes[name] = usage_route(name, compiled.rules, compiled.spec.units)
+        target, source_size, target_size = route
+        if target is None:
+            continue
+        if isinstance(quantity, list):
+            if source_size is not None:
+                quantity = [q * source_size / target_size for q in quantity]
+            previous = priced.get(target)
+            if previous is None:
+                priced[target] = list(quantity)
+            else:
+                priced[target] = (previous if isinstance(previous, list) else [previous]) + quantity
+            continue
+        if source_size is not None:
+            quantity = quantity * source_size / target_size
+        previous = priced.get(target)
+        if previous is None:
+            priced[target] = ZERO + quantity
+        elif isinstance(previous, list):
+            priced[target] = previous + [quantity]
+        else:
+            priced[target] = previous + quantity
+    return priced
 
 
 def parse_usage_args(values: Sequence[str], extra_units: tuple[str, ...] = ()) -> dict[str, Decimal]:
