@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -45,6 +45,13 @@ class Plan(RealmScoped, Timestamped, db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     bundle_id: Mapped[int | None] = mapped_column(ForeignKey("bundles.id", ondelete="SET NULL"))
+    # Service processing (app/models/provisioning.py): the module that provides the plan's
+    # service, and either an account template name or resources passed to it.
+    processing_module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processing_modules.id", ondelete="SET NULL"), index=True
+    )
+    account_template: Mapped[str | None] = mapped_column(String(100))
+    resources: Mapped[dict | None] = mapped_column(JSON)
 
     bundle: Mapped[Bundle | None] = relationship()
     versions: Mapped[list[PlanVersion]] = relationship(
