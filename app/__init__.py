@@ -25,6 +25,7 @@ def configure_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - register every table before Alembic looks
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
+    from .services.audit import install_audit_log
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
@@ -33,6 +34,7 @@ def configure_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     install_scoping(Session)
+    install_audit_log(Session)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
 

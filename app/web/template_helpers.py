@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -28,6 +28,9 @@ ROLE_LABELS = {
 RUN_STATUS_LABELS = {"running": _l("running"), "done": _l("done")}
 INVOICE_STATUS_LABELS = {"draft": _l("draft"), "finalized": _l("finalized"), "void": _l("void")}
 PERIOD_LABELS = {"monthly": _l("monthly"), "quarterly": _l("quarterly"), "annual": _l("annual")}
+ACTOR_KIND_LABELS = {"staff": _l("staff"), "subscriber": _l("subscriber"), "api_key": _l("API key"),
+                     "system": _l("system")}
+AUDIT_ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
 THEME_LABELS = {"default": _l("Daylight (default)"), "midnight": _l("Midnight (dark)")}
 
 
@@ -102,6 +105,9 @@ def init_template_helpers(app: Flask) -> None:
         return {
             "current_locale": lambda: str(get_locale() or "en"),
             "format_date": format_date,
+            "format_datetime": format_datetime,
+            "actor_kind_label": lambda code: str(ACTOR_KIND_LABELS.get(code, code)),
+            "audit_action_label": lambda code: str(AUDIT_ACTION_LABELS.get(code, code)),
             "status_label": status_label,
             "dec": dec,
             "money": money,
