@@ -106,6 +106,14 @@ class Field:
         return value
 
 
+class Values(dict):
+    """A mapping for templates: a missing key reads as an empty string (details are optional),
+    while unknown top-level names stay errors (StrictUndefined)."""
+
+    def __missing__(self, key):
+        return ""
+
+
 @dataclass
 class ServiceSpec:
     """What a service should look like on the providing system."""
@@ -128,9 +136,9 @@ class ServiceSpec:
             "realm": self.realm,
             "plan_code": self.plan_code or "",
             "status": self.status,
-            "details": dict(self.details),
-            "attributes": dict(self.attributes),
-            "resources": dict(self.resources),
+            "details": Values(self.details),
+            "attributes": Values(self.attributes),
+            "resources": Values(self.resources),
             "template": self.template or "",
             **extra,
         }

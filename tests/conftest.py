@@ -23,6 +23,8 @@ TEST_KEY = "test-encryption-key-0123456789abcdef"
 
 # Session fixtures for the real servers (one module per server under tests/servers/).
 pytest_plugins = [
+    "tests.servers.smtp",
+    "tests.servers.slapd",
 ]
 
 
