@@ -61,6 +61,7 @@ realm_option = click.option("--realm", "realm_slug", default=None, help="Realm s
 def register_cli(app) -> None:
     for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli, bill_cli):
         app.cli.add_command(group)
+    bill_cli.add_command(__import__("app.cli_wholesale", fromlist=["x"]).wholesale_command)
     app.cli.add_command(rate_command)
     app.cli.add_command(radius_acct_command)
     app.cli.add_command(worker_command)

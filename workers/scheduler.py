@@ -64,3 +64,6 @@ def run_scheduler(stop: threading.Event, interval: float = 5.0) -> None:
         except Exception:  # keep scheduling; the failure is logged and retried next tick
             log.exception("scheduler tick failed")
         stop.wait(interval)
+
+
+from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale cycle

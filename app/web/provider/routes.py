@@ -47,3 +47,6 @@ def new_realm():
     except Invalid as exc:
         return _form_page(values, field_messages(exc), 422)
     return navigate(url_for("provider.realms"))
+
+
+from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale pages on bp
