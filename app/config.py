@@ -79,6 +79,15 @@ class Config:
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = env.get("REALMBILL_LOGIN_RATE_LIMIT", "10 per minute")
         self.MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+        # Outgoing mail (realms may set their own SMTP server); no MAIL_SERVER = mail is held.
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = int(env.get("MAIL_PORT", "587"))
+        self.MAIL_SECURITY = env.get("MAIL_SECURITY", "starttls")  # starttls | ssl | none
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_FROM = env.get("MAIL_FROM", "Realmbill <billing@localhost>")
+        self.MAIL_CA_FILE = env.get("MAIL_CA_FILE") or None  # extra CA bundle to verify against
+        self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", "30"))
         for key, value in overrides.items():
             setattr(self, key, value)
 

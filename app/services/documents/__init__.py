@@ -1,0 +1,1 @@
+"""Documents: PDF rendering in the realm's theme, invoices and receipts, e-invoices."""
