@@ -3,6 +3,7 @@
 from .account import ACCOUNT_STATUSES, Account, CostCentre
 from .audit import AuditEntry
 from .billing_terms import BuyerTaxProfile, Charge, Discount, TaxRate, TaxSettings  # noqa: F401
+from .document import Document, DocumentSettings, MailMessage  # noqa: F401
 from .events import Event as Event  # noqa: F401
 from .invoice import (
     INVOICE_KINDS,
