@@ -25,6 +25,7 @@ TEST_KEY = "test-encryption-key-0123456789abcdef"
 pytest_plugins = [
     "tests.servers.smtp",
     "tests.servers.slapd",
+    "tests.servers.sshd",
 ]
 
 
