@@ -66,4 +66,5 @@ def run_scheduler(stop: threading.Event, interval: float = 5.0) -> None:
         stop.wait(interval)
 
 
+from . import payments as _payments  # noqa: E402,F401 - registers the charge retry sweep
 from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale cycle
