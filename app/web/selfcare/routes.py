@@ -25,3 +25,6 @@ def usage():
     summary = usage_summary(current_user)
     peak = max((max(mb, hours) for _, mb, hours in summary.daily), default=0) or 1
     return render("portal/usage.html", summary=summary, peak=peak)
+
+
+from . import vouchers as _vouchers  # noqa: E402,F401 - registers the voucher redemption page on bp
