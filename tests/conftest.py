@@ -23,9 +23,11 @@ TEST_KEY = "test-encryption-key-0123456789abcdef"
 
 # Session fixtures for the real servers (one module per server under tests/servers/).
 pytest_plugins = [
+    "tests.servers.stripe_api",
     "tests.servers.smtp",
     "tests.servers.slapd",
     "tests.servers.sshd",
+    "tests.servers.freeradius",
 ]
 
 
