@@ -158,10 +158,11 @@ class _Sandbox(SandboxedEnvironment):
     pass
 
 
-def make_environment(**filters: Any) -> SandboxedEnvironment:
+def make_environment(*, keep_trailing_newline: bool = False, **filters: Any) -> SandboxedEnvironment:
     """A sandboxed Jinja environment; undefined variables are errors, no autoescape
     (each adapter escapes values for its own protocol through ``finalize`` or filters)."""
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False,
+                   keep_trailing_newline=keep_trailing_newline)
     env.filters.update(filters)
     return env
 

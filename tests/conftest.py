@@ -28,6 +28,7 @@ pytest_plugins = [
     "tests.servers.slapd",
     "tests.servers.sshd",
     "tests.servers.freeradius",
+    "tests.servers.ftpd",
 ]
 
 
