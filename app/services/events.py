@@ -80,9 +80,12 @@ def process_event(event_id: int) -> Event:
         return event
     event.attempts = (event.attempts or 0) + 1
     try:
+        from .event_actions import run_actions
+        from .provisioning.reactions import on_event
+
+        on_event(event)
         for reaction in list(REACTIONS):
             reaction(event)
-        from .event_actions import run_actions
 
         run_actions(event)
     except Exception as exc:
