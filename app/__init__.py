@@ -13,6 +13,7 @@ def create_app(config: Config | None = None) -> Flask:
     configure_extensions(app)
     configure_tenancy(app)
     configure_web(app)
+    configure_api(app)
     configure_cli(app)
     return app
 
@@ -78,6 +79,12 @@ def configure_web(app: Flask) -> None:
     from .web import init_web
 
     init_web(app)
+
+
+def configure_api(app: Flask) -> None:
+    from .api import init_api
+
+    init_api(app)
 
 
 def configure_cli(app: Flask) -> None:

@@ -38,6 +38,7 @@ from .realm import Realm, RealmDomain
 from .staff import ROLES, Department, StaffUser
 from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
+from .api import ApiKey, IdempotencyRecord  # noqa: F401
 from .wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine  # noqa: F401
 from .voucher import AccessGrant, Voucher, VoucherBatch  # noqa: F401
 from .collections import CollectionPolicy, DunningStep  # noqa: F401

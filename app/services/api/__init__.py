@@ -1,0 +1,1 @@
+"""API use cases: keys (create, revoke, authenticate), idempotent replays, read helpers."""
