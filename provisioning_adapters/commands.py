@@ -62,7 +62,7 @@ class CommandTemplates:
 
     def lines(self, operation: str, spec: ServiceSpec | None) -> list[str]:
         source = self.settings.get(f"command_{operation}") or ""
-        context = spec.context(operation=operation) if spec else {"operation": operation}
+        context = (spec or ServiceSpec(username="")).context(operation=operation)
         text = render(self.env, source, context, what=f"command template for {operation}")
         return [line.strip() for line in text.splitlines() if line.strip()]
 

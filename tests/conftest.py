@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.servers.sshd",
     "tests.servers.freeradius",
     "tests.servers.ftpd",
+    "tests.servers.http_echo",
 ]
 
 
