@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Account, Invoice, Realm
@@ -130,19 +130,9 @@ def open_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
     if not invoice_ids:
         return {}
     totals = dict(db.session.execute(select(Invoice.id, Invoice.total).where(Invoice.id.in_(invoice_ids))).all())
-    paid: dict[int, Decimal] = {}
-    try:
-        from app.models.payment import PaymentAllocation
-    except ImportError:  # pragma: no cover - payments not installed
-        PaymentAllocation = None
-    if PaymentAllocation is not None:
-        paid = {
-            invoice_id: amount or ZERO
-            for invoice_id, amount in db.session.execute(
-                select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount))
-                .where(PaymentAllocation.invoice_id.in_(invoice_ids))
-                .group_by(PaymentAllocation.invoice_id))
-        }
+    from app.services.payments.ledger import paid_on  # payments own the allocations
+
+    paid = paid_on(list(totals))
     credited: dict[int, Decimal] = {}
     for credited_id, total in db.session.execute(
         select(Invoice.credited_invoice_id, Invoice.total).where(
@@ -329,9 +319,10 @@ def run_dunning(*, today: date | None = None) -> DunningResult:
             if amount > 0 and _claim(invoice, "penalty", days):
                 from app.services.billing.charges import add_charge
 
-                add_charge(account.id, description=_(
-                    "Late-payment fee for invoice %(number)s", number=invoice.number or invoice.id),
-                    amount=amount, kind="penalty", source_key=f"penalty:{invoice.id}",
+                with force_locale(account.locale or realm.locale or "en"):
+                    description = _("Late-payment fee for invoice %(number)s",
+                                    number=invoice.number or invoice.id)
+                add_charge(account.id, description=description, amount=amount, kind="penalty", source_key=f"penalty:{invoice.id}",
                     currency=invoice.currency)
                 result.penalties += 1
         if policy.suspend_days is not None and days >= policy.suspend_days \
@@ -376,3 +367,11 @@ def reevaluate_account(account_id: int, *, today: date | None = None) -> bool:
 
 def dunning_history(*, limit: int = 100) -> list[DunningStep]:
     return list(db.session.scalars(select(DunningStep).order_by(DunningStep.id.desc()).limit(limit)))
+
+
+def realms_for_dunning() -> list[int]:
+    """Active realms, for the scheduler's sweep (each realm is then dunned in its own unit)."""
+    from tenants import all_realms
+
+    with all_realms():
+        return list(db.session.scalars(select(Realm.id).where(Realm.active.is_(True)).order_by(Realm.id)))
