@@ -11,6 +11,7 @@ is never delivered again by a retried job.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
 import smtplib
 import ssl
@@ -148,7 +149,7 @@ def queue_mail(*, to: str, subject: str, text: str, html: str | None = None,
     msg = build_message(to=to, subject=subject, text=text, html=html, attachments=list(attachments),
                         mail_from=settings.mail_from, dedupe_key=dedupe_key)
     row = MailMessage(realm_id=realm_id, dedupe_key=dedupe_key, recipient=to, subject=subject[:300],
-                      message=msg.as_bytes(), status="queued", attempts=0)
+                      message=msg.as_bytes(policy=email.policy.SMTP), status="queued", attempts=0)
     db.session.add(row)
     db.session.flush()
     return row

@@ -16,7 +16,7 @@ from tenants import realm_context
 
 def test_send_mail_delivers_after_commit_with_attachment(db, mail_to_smtp_server):
     send_mail(to="alice@example.org", subject="Hello", text="Plain body", html="<p>HTML body</p>",
-              attachments=[("a.pdf", b"%PDF-1.4 test", "application/pdf")])
+              attachments=[("a.pdf", b"%PDF-1.4 test" * 2000, "application/pdf")])
     assert mail_to_smtp_server.messages == []  # nothing before the commit
     db.session.commit()
     [msg] = mail_to_smtp_server.messages
@@ -25,7 +25,7 @@ def test_send_mail_delivers_after_commit_with_attachment(db, mail_to_smtp_server
     assert msg.get_body(("plain",)).get_content().strip() == "Plain body"
     assert "HTML body" in msg.get_body(("html",)).get_content()
     [part] = list(msg.iter_attachments())
-    assert part.get_filename() == "a.pdf" and part.get_content() == b"%PDF-1.4 test"
+    assert part.get_filename() == "a.pdf" and part.get_content() == b"%PDF-1.4 test" * 2000
     row = db.session.scalar(select(MailMessage))
     assert row.status == "sent" and row.sent_at is not None
 

@@ -8,11 +8,13 @@ no follow-up job ever sees an invoice that was rolled back. Each area adds one l
 
 from __future__ import annotations
 
+from ..documents import followup as documents_followup
 from ..payments import autocharge as payments_autocharge
 from ..uow import after_commit
 
 # Each entry: a function taking the finalized invoice ids that enqueues its own jobs.
 FOLLOW_UPS: list = []
+FOLLOW_UPS.append(documents_followup.render_and_mail_invoices)
 FOLLOW_UPS.append(payments_autocharge.invoices_finalized)
 
 
