@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Charge, ChargeRetry, Invoice, Payment, TopupOrder
+from app.rating.money import quantize_money
 from tenants import all_realms, current_realm_id, require_realm_id
 
 from . import integrations
@@ -87,7 +88,8 @@ def _schedule_retry(invoice: Invoice, payment: Payment, *, attempt: int) -> Char
         retry.next_attempt_at, retry.status = None, "exhausted"
         integrations.emit("payment.failed", account=invoice.account_id, data={
             "invoice_id": invoice.id, "invoice_number": invoice.number, "attempts": attempt,
-            "amount": payment.amount, "currency": payment.currency, "reason": error,
+            "amount": quantize_money(payment.amount, payment.currency), "currency": payment.currency,
+            "reason": error,
         })
     db.session.flush()
     return retry

@@ -185,7 +185,8 @@ def mark_succeeded(payment: Payment, *, external_id: str | None = None,
     close_retries(payment.account_id)
     integrations.reevaluate_account(payment.account_id)
     integrations.emit("payment.received", account=payment.account_id, data={
-        "payment_id": payment.id, "amount": payment.amount, "currency": payment.currency,
+        "payment_id": payment.id, "amount": quantize_money(payment.amount, payment.currency),
+        "currency": payment.currency,
         "gateway": payment.gateway, "invoice_ids": invoice_ids, "receipt": payment.receipt_number,
     })
     _send_receipt_after_commit(payment.id)

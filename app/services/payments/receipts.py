@@ -8,36 +8,73 @@ sends nothing twice.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import render_template
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateNotFound
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Invoice, PaymentAllocation, Realm, TopupOrder
+from app.rating.money import quantize_money
 from tenants import require_realm_id
 
 from ..errors import NotAllowed
 from .core import get_payment
 from .ledger import credit_balance
 
+METHOD_LABELS = {"card": _l("Card"), "cash": _l("Cash"), "cheque": _l("Cheque"),
+                 "bank_transfer": _l("Bank transfer"), "other": _l("Other")}
+
+
+def _money(amount, currency: str) -> str:
+    return f"{quantize_money(Decimal(amount), currency)} {currency}"
+
 
 def receipt_context(payment_id: int) -> dict:
+    """The receipt's facts, in the shape of the theme's ``documents/receipt.html``."""
+    realm = db.session.get(Realm, require_realm_id())
+    with force_locale(realm.locale or "en"):
+        return _receipt_context(payment_id, realm)
+
+
+def _receipt_context(payment_id: int, realm: Realm) -> dict:
     payment = get_payment(payment_id)
     if payment.receipt_number is None:
         raise NotAllowed("no_receipt")
+    account = payment.account
     rows = db.session.execute(
         select(Invoice.number, PaymentAllocation.amount)
         .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
         .where(PaymentAllocation.payment_id == payment.id).order_by(PaymentAllocation.id)
     ).all()
-    per_invoice: dict[str, object] = {}
+    per_invoice: dict[str, Decimal] = {}
     for number, amount in rows:
-        per_invoice[number] = per_invoice.get(number, 0) + amount
-    topups = list(db.session.scalars(select(TopupOrder).where(TopupOrder.payment_id == payment.id)))
+        per_invoice[number] = per_invoice.get(number, Decimal(0)) + amount
+    items = [{"number": number, "amount": _money(amount, payment.currency)}
+             for number, amount in per_invoice.items() if amount]
+    for order in db.session.scalars(select(TopupOrder).where(TopupOrder.payment_id == payment.id)):
+        items.append({"number": _("Top-up: %(name)s", name=order.description),
+                      "amount": _money(order.amount, order.currency)})
+    credit = credit_balance(payment.account_id).get(payment.currency, Decimal(0))
+    note = _("Credit balance after this payment: %(amount)s", amount=_money(credit, payment.currency)) if credit else None
+    if payment.refunded_amount:
+        refunded = _("Refunded: %(amount)s", amount=_money(payment.refunded_amount, payment.currency))
+        note = f"{note} · {refunded}" if note else refunded
+    received = payment.received_at or payment.created_at
     return {
-        "payment": payment, "account": payment.account, "receipt_number": payment.receipt_number,
-        "allocations": [(n, a) for n, a in per_invoice.items() if a], "topups": topups,
-        "credit": credit_balance(payment.account_id).get(payment.currency, 0),
+        "doc_title": _("Receipt"), "doc_number": payment.receipt_number,
+        "seller": {"name": realm.name, "tax_id": realm.seller_tax_id},
+        "buyer": {"name": account.name, "number": account.number, "email": account.email},
+        "receipt": {"number": payment.receipt_number, "date": received.date(),
+                    "method": str(METHOD_LABELS.get(payment.method, payment.method)),
+                    "reference": payment.reference or payment.external_id,
+                    "allocations": items, "amount": _money(payment.amount, payment.currency), "note": note},
+        "fmt_date": lambda d: format_date(d, "medium") if d else "",
+        "payment": payment, "account": account, "receipt_number": payment.receipt_number,
     }
 
 
@@ -50,7 +87,9 @@ def receipt_pdf(payment_id: int) -> tuple[str, bytes]:
     try:
         pdf = render_pdf("documents/receipt.html", context, realm=realm)
     except TemplateNotFound:
-        pdf = html_to_pdf(render_template("payments/receipt_pdf.html", realm=realm, **context))
+        with force_locale(realm.locale or "en"):
+            html = render_template("payments/receipt_pdf.html", realm=realm, **context)
+        pdf = html_to_pdf(html)
     return f"receipt-{context['receipt_number']}.pdf", pdf
 
 
