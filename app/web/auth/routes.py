@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from app.extensions import limiter
-from app.services.staff import authenticate_staff, authenticate_subscriber
+from app.services.staff import authenticate_staff
+from app.services.subscriber_auth import authenticate as authenticate_subscriber
 
 from ..access import safe_next
 from ..rendering import render
