@@ -63,6 +63,7 @@ def register_cli(app) -> None:
         app.cli.add_command(group)
     bill_cli.add_command(__import__("app.cli_wholesale", fromlist=["x"]).wholesale_command)
     app.cli.add_command(rate_command)
+    app.cli.add_command(__import__("app.cli_vouchers", fromlist=["x"]).voucher_cli)
     from .cli_secrets import secrets_cli
 
     app.cli.add_command(secrets_cli)

@@ -309,13 +309,22 @@ def vouchers_pdf(batch: VoucherBatch, pins: list[tuple[str, str]]) -> bytes:
 
 def export_batch(batch_id: int, *, fmt: str = "csv") -> tuple[str, bytes, str]:
     """The batch's cards as CSV or a PDF sheet — once; returns (filename, data, mimetype)."""
-    if fmt not in ("csv", "pdf"):
+    return export_batch_files(batch_id, formats=[fmt])[0]
+
+
+def export_batch_files(batch_id: int, *, formats: list[str]) -> list[tuple[str, bytes, str]]:
+    """One release of the PINs in one or more formats (e.g. the CLI writes CSV and PDF at once)."""
+    if not formats or any(fmt not in ("csv", "pdf") for fmt in formats):
         raise Invalid({"format": ["invalid"]})
-    batch, pins = _release_pins(batch_id, fmt)
+    batch, pins = _release_pins(batch_id, "+".join(formats))
     name = f"vouchers-{batch.prefix}-{batch.id}"
-    if fmt == "csv":
-        return f"{name}.csv", vouchers_csv(batch, pins), "text/csv"
-    return f"{name}.pdf", vouchers_pdf(batch, pins), "application/pdf"
+    files = []
+    for fmt in formats:
+        if fmt == "csv":
+            files.append((f"{name}.csv", vouchers_csv(batch, pins), "text/csv"))
+        else:
+            files.append((f"{name}.pdf", vouchers_pdf(batch, pins), "application/pdf"))
+    return files
 
 
 # ------------------------------------------------------------------ rate limit
