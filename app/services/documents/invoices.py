@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Account, Invoice, InvoiceLine, Realm, UsageRecord
 from app.models.document import Document
+from app.rating import units
 from app.rating.money import MoneyError, quantize_money
 from tenants import current_realm_id, require_realm_id
 
@@ -155,16 +156,23 @@ def usage_by_day(invoice, tz: str = "UTC") -> dict[str, list[tuple[date, Decimal
     rows = db.session.execute(select(
         UsageRecord.event_time, UsageRecord.unit, UsageRecord.quantity, UsageRecord.duration_s,
         UsageRecord.bytes_in, UsageRecord.bytes_out).where(UsageRecord.invoice_id == invoice.id)).all()
+    # Charted in the units the invoice bills in (its usage lines), else hours and MB.
+    billed = {}
+    for line in invoice.lines:
+        if line.unit and units.is_known(line.unit):
+            billed.setdefault(units.lookup(line.unit).dimension, units.canonical(line.unit))
+    time_unit, data_unit = billed.get("time", "hour"), billed.get("data", "MB")
     sums: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for when, unit, amount, seconds, b_in, b_out in rows:
         day = when.astimezone(zone).date()
         if unit and amount is not None:
-            sums[unit][day] += Decimal(amount)
+            target = billed.get(units.lookup(unit).dimension, unit) if units.is_known(unit) else unit
+            sums[target][day] += units.convert(Decimal(amount), unit, target) if target != unit else Decimal(amount)
         else:
             if seconds:
-                sums["hour"][day] += Decimal(seconds) / 3600
+                sums[time_unit][day] += units.convert(Decimal(seconds), "second", time_unit)
             if b_in or b_out:
-                sums["MB"][day] += Decimal((b_in or 0) + (b_out or 0)) / 1_000_000
+                sums[data_unit][day] += units.convert(Decimal((b_in or 0) + (b_out or 0)), "byte", data_unit)
     if not sums:
         return {}
     start = invoice.period_start or min(min(d) for d in sums.values())
