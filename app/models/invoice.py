@@ -11,8 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.extensions import db
 from tenants.scoping import RealmScoped
@@ -100,3 +110,61 @@ class InvoiceLine(RealmScoped, db.Model):
     unit: Mapped[str | None] = mapped_column(String(20))
     unit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal(scale=6))
     amount: Mapped[Decimal] = mapped_column(ExactDecimal(scale=4))
+
+
+# ------------------------------------------------------------------ immutability
+# Once finalized, an invoice only changes by being voided (status, voided_at, void_reason)
+# or by getting its document's hash recorded once; its lines never change. Corrections are
+# credit notes. Bulk paths (Core inserts/updates) go through app/services/billing, which
+# never updates a finalized invoice.
+MUTABLE_AFTER_FINALIZING = frozenset({"status", "voided_at", "void_reason", "pdf_sha256"})
+
+
+class FinalizedInvoiceError(RuntimeError):
+    """A finalized invoice (or one of its lines) was about to be changed or deleted."""
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_finalized_invoices(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Invoice):
+            _check_invoice(obj, deleted=obj in session.deleted)
+        elif isinstance(obj, InvoiceLine):
+            invoice = session.get(Invoice, obj.invoice_id) if obj.invoice_id else None
+            if invoice is not None and _was_finalized(invoice):
+                raise FinalizedInvoiceError(f"invoice {invoice.number}: lines of a finalized invoice are final")
+    for obj in session.new:
+        if isinstance(obj, InvoiceLine) and obj.invoice_id:
+            invoice = session.get(Invoice, obj.invoice_id)
+            if invoice is not None and _was_finalized(invoice):
+                raise FinalizedInvoiceError(f"invoice {invoice.number}: no lines can be added once finalized")
+
+
+def _was_finalized(invoice: Invoice) -> bool:
+    history = inspect(invoice).attrs.status.history
+    before = history.deleted[0] if history.deleted else invoice.status
+    return before in ("finalized", "void")
+
+
+def _check_invoice(invoice: Invoice, *, deleted: bool) -> None:
+    if not _was_finalized(invoice):
+        return
+    if deleted:
+        raise FinalizedInvoiceError(f"invoice {invoice.number} is finalized and cannot be deleted")
+    state = inspect(invoice)
+    for attr in state.attrs:
+        if attr.key in MUTABLE_AFTER_FINALIZING or not attr.history.has_changes():
+            continue
+        if attr.key == "lines":
+            raise FinalizedInvoiceError(f"invoice {invoice.number}: lines of a finalized invoice are final")
+        if hasattr(Invoice, attr.key) and attr.key in Invoice.__table__.columns:
+            raise FinalizedInvoiceError(f"invoice {invoice.number} is finalized: {attr.key} cannot change")
+    status = state.attrs.status.history
+    if status.has_changes():
+        if (status.deleted[0] if status.deleted else None) == "void":
+            raise FinalizedInvoiceError(f"invoice {invoice.number} is void")
+        if invoice.status != "void":
+            raise FinalizedInvoiceError(f"invoice {invoice.number} is finalized: it can only be voided")
+    pdf = state.attrs.pdf_sha256.history
+    if pdf.has_changes() and pdf.deleted and pdf.deleted[0] is not None:
+        raise FinalizedInvoiceError(f"invoice {invoice.number}: its document is recorded already")

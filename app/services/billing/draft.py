@@ -2,34 +2,56 @@
 
 Periods are calendar months of the realm (``[first day, first day of next month)``).
 Recurring fees are billed in advance for each fee period (anchored on the subscription's
-start) that begins in the billing month, prorated by days when the subscription starts or
-ends inside it (app/rating/proration.py); setup and one-time fees when the subscription
-starts in the month. Usage of the month is rated with the subscription's plan version
-after the quota pools took their share; usage from earlier months that no invoice has
-carried yet is rated as *late usage* on this invoice, never by editing an old one.
+anchor date, its start by default) that begins in the billing month, prorated by days when
+the subscription starts or ends inside it (app/rating/proration.py); setup and one-time
+fees when the subscription starts in the month. Usage of the month is rated with the plan
+version of the account's current subscription after the quota pools took their share;
+usage from earlier months that no invoice has carried yet is rated as *late usage* on this
+invoice, never by editing an old one. Pending charges due by the end of the period are
+carried, then discounts apply, then tax (app/services/billing/terms.py).
+
+``draft_invoices`` works on a whole chunk of accounts with a fixed number of queries
+(subscriptions, usage, pools, charges, tax profiles, discounts: one each), so a run of
+100,000 accounts issues a few hundred queries, not a few per account. A preview is the
+same function on a chunk of one, so preview and run cannot disagree.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Account, Subscription, UsageRecord
+from app.models import (
+    Account,
+    Charge,
+    PlanVersion,
+    QuotaBalance,
+    QuotaDraw,
+    QuotaPool,
+    Realm,
+    Subscription,
+    UsageRecord,
+)
 from app.rating.money import quantize_money
 from app.rating.proration import Period, add_months, period_containing, prorate
 from app.rating.quote import QuotaLine, compile_plan, rate_usage
+from app.rating.units import UnitError, lookup
+from tenants import require_realm_id
 
 from ..plans import spec_of
-from ..quotas import absorbed_by_pools
+from .terms import RealmTerms, apply_terms, load_terms
 
 ZERO = Decimal(0)
 MB = Decimal(10) ** 6
 HOUR = Decimal(3600)
 PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
+IN_CHUNK = 900  # ids per IN (...) list
 
 
 @dataclass
@@ -49,10 +71,38 @@ class InvoiceDraft:
     period: Period
     lines: list[DraftLine] = field(default_factory=list)
     usage_record_ids: list[int] = field(default_factory=list)
+    charge_ids: list[int] = field(default_factory=list)
+    tax_total: Decimal = ZERO
+    tax_rate: Decimal | None = None
+    prices_include_tax: bool = False
+    reverse_charge: bool = False
+    buyer_tax_id: str | None = None
+    notes: str | None = None
 
     @property
     def total(self) -> Decimal:
         return quantize_money(sum((line.amount for line in self.lines), ZERO), self.currency)
+
+    @property
+    def subtotal(self) -> Decimal:
+        """The total before tax (net)."""
+        return self.total - self.tax_total
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    """What billing needs of a subscription, loaded without ORM identity overhead."""
+
+    id: int
+    account_id: int
+    plan_version_id: int
+    status: str
+    kind: str
+    starts_on: date
+    ends_on: date | None
+    anchor_on: date | None
+    fees_from: date | None
+    previous_id: int | None
 
 
 def month_period(text_or_day: str | date) -> Period:
@@ -64,79 +114,201 @@ def month_period(text_or_day: str | date) -> Period:
     return Period(first, add_months(first, 1))
 
 
-def _active_in(subscription: Subscription, period: Period) -> bool:
+def _active_in(subscription, period: Period) -> bool:
     return (subscription.status not in ("ordered", "cancelled") or subscription.ends_on is not None) and \
         subscription.starts_on < period.end and (subscription.ends_on is None or subscription.ends_on > period.start)
 
 
+def _in_chunks(ids: list[int]):
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start:start + IN_CHUNK]
+
+
+class _Version:
+    """A plan version compiled once per chunk: spec, rating rules, late-usage rules."""
+
+    __slots__ = ("compiled", "currency", "fees", "late", "name", "plan_id", "spec")
+
+    def __init__(self, version: PlanVersion) -> None:
+        self.spec = spec_of(version)
+        self.compiled = compile_plan(self.spec)
+        self.late = compile_plan(replace(self.spec, quotas=()))
+        self.name = version.plan.name
+        self.currency = version.plan.currency
+        self.plan_id = version.plan_id
+        self.fees = [(f.kind, f.amount, f.period, f.every_days) for f in version.fees]
+
+
+class ChunkData:
+    """Everything the drafts of a chunk of accounts need, loaded in a few bulk queries."""
+
+    def __init__(self, account_ids: list[int], period: Period, *, realm: Realm | None = None) -> None:
+        self.period = period
+        self.realm = realm or db.session.get(Realm, require_realm_id())
+        self.subscriptions: dict[int, list[SubscriptionRow]] = defaultdict(list)
+        self.usage: dict[int, list[tuple]] = defaultdict(list)
+        self.pools: dict[int, dict[str, Decimal]] = defaultdict(dict)
+        self.charges: dict[int, list[tuple]] = defaultdict(list)
+        self.versions: dict[int, _Version] = {}
+        ids = sorted(set(account_ids))
+        for part in _in_chunks(ids):
+            self._load(part)
+        self._load_versions()
+        self.terms: RealmTerms = load_terms(ids, period)
+
+    def _load(self, ids: list[int]) -> None:
+        period = self.period
+        for row in db.session.execute(
+            select(Subscription.id, Subscription.account_id, Subscription.plan_version_id,
+                   Subscription.status, Subscription.kind, Subscription.starts_on, Subscription.ends_on,
+                   Subscription.anchor_on, Subscription.fees_from, Subscription.previous_id)
+            .where(Subscription.account_id.in_(ids), Subscription.starts_on < period.end,
+                   (Subscription.ends_on.is_(None)) | (Subscription.ends_on > period.start))
+            .order_by(Subscription.account_id, Subscription.id)
+        ):
+            self.subscriptions[row.account_id].append(SubscriptionRow(*row))
+        end = datetime.combine(period.end, time(), tzinfo=UTC)
+        for row in db.session.execute(
+            select(UsageRecord.account_id, UsageRecord.id, UsageRecord.event_time,
+                   UsageRecord.bytes_in + UsageRecord.bytes_out, UsageRecord.duration_s,
+                   UsageRecord.quantity, UsageRecord.unit)
+            .where(UsageRecord.account_id.in_(ids), UsageRecord.invoice_id.is_(None),
+                   UsageRecord.event_time < end)
+            .order_by(UsageRecord.id)
+        ):
+            self.usage[row[0]].append(row[1:])
+        for account_id, unit_name, quantity in db.session.execute(
+            select(QuotaDraw.account_id, QuotaPool.unit, QuotaDraw.quantity)
+            .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
+            .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
+            .where(QuotaDraw.account_id.in_(ids), QuotaBalance.period_start >= period.start,
+                   QuotaBalance.period_start < period.end)
+        ):
+            unit = lookup(unit_name)
+            target = {"data": "MB", "time": "hour"}.get(unit.dimension, unit.name)
+            totals = self.pools[account_id]
+            totals[target] = totals.get(target, ZERO) + quantity * unit.size / lookup(target).size
+        for row in db.session.execute(
+            select(Charge.account_id, Charge.id, Charge.kind, Charge.description, Charge.quantity,
+                   Charge.unit, Charge.unit_price, Charge.amount)
+            .where(Charge.account_id.in_(ids), Charge.status == "pending", Charge.charge_on < period.end)
+            .order_by(Charge.charge_on, Charge.id)
+        ):
+            self.charges[row[0]].append(row[1:])
+
+    def _load_versions(self) -> None:
+        wanted = {s.plan_version_id for subs in self.subscriptions.values() for s in subs}
+        if not wanted:
+            return
+        versions = db.session.scalars(
+            select(PlanVersion).where(PlanVersion.id.in_(wanted)).options(
+                selectinload(PlanVersion.plan), selectinload(PlanVersion.fees),
+                selectinload(PlanVersion.bands), selectinload(PlanVersion.quotas))
+        ).all()
+        for version in versions:
+            self.versions[version.id] = _Version(version)
+
+
+def draft_invoices(account_ids: list[int], period: Period, *, realm: Realm | None = None,
+                   data: ChunkData | None = None) -> list[InvoiceDraft]:
+    """The invoices the accounts would get for ``period`` now (accounts owing nothing left out)."""
+    data = data or ChunkData(account_ids, period, realm=realm)
+    drafts = []
+    for account_id in account_ids:
+        draft = _draft_one(account_id, data)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
 def draft_invoice(account: Account, period: Period) -> InvoiceDraft | None:
     """The invoice ``account`` would get for ``period`` now; None when it owes nothing."""
-    subscriptions = [s for s in account.subscriptions if _active_in(s, period)]
-    if not subscriptions:
+    drafts = draft_invoices([account.id], period)
+    return drafts[0] if drafts else None
+
+
+def _draft_one(account_id: int, data: ChunkData) -> InvoiceDraft | None:
+    period = data.period
+    subscriptions = [s for s in data.subscriptions.get(account_id, ()) if _active_in(s, period)]
+    charges = data.charges.get(account_id, ())
+    if not subscriptions and not charges:
         return None
-    currency = subscriptions[0].plan_version.plan.currency
-    draft = InvoiceDraft(account.id, currency, period)
+    if subscriptions:
+        current = max(subscriptions, key=lambda s: (s.starts_on, s.id))
+        currency = data.versions[current.plan_version_id].currency
+    else:
+        current, currency = None, data.realm.currency
+    draft = InvoiceDraft(account_id, currency, period)
     for subscription in subscriptions:
-        _fees(draft, subscription, period)
-    _usage(draft, account, subscriptions[0], period)
+        _fees(draft, subscription, data.versions[subscription.plan_version_id], period)
+    if current is not None:
+        _usage(draft, data, account_id, data.versions[current.plan_version_id], period)
+    for charge_id, kind, description, quantity, unit, unit_price, amount in charges:
+        draft.lines.append(DraftLine(kind, description, quantize_money(amount, currency), quantity, unit,
+                                     unit_price))
+        draft.charge_ids.append(charge_id)
+    plan_ids = {data.versions[s.plan_version_id].plan_id for s in subscriptions}
+    apply_terms(draft, data.terms, plan_ids)
     return draft
 
 
-def _fees(draft: InvoiceDraft, subscription: Subscription, period: Period) -> None:
-    version = subscription.plan_version
-    plan_name = version.plan.name
+def _fees(draft: InvoiceDraft, subscription: SubscriptionRow, version: _Version, period: Period) -> None:
+    plan_name = version.name
     currency = draft.currency
     starts, ends = subscription.starts_on, subscription.ends_on
-    for fee in version.fees:
-        amount = quantize_money(fee.amount, currency)
-        if fee.kind in ("setup", "one_time"):
-            if starts in period:
-                label = "Setup fee" if fee.kind == "setup" else "One-time fee"
-                draft.lines.append(DraftLine(fee.kind, f"{label}: {plan_name}", amount, Decimal(1), None, amount))
+    changed = subscription.previous_id is not None
+    for kind, fee_amount, fee_period_name, every_days in version.fees:
+        amount = quantize_money(fee_amount, currency)
+        if kind in ("setup", "one_time"):
+            # A plan change is no new sign-up: no setup fee for the replacing subscription.
+            if starts in period and not (changed and kind == "setup"):
+                label = "Setup fee" if kind == "setup" else "One-time fee"
+                draft.lines.append(DraftLine(kind, f"{label}: {plan_name}", amount, Decimal(1), None, amount))
+            continue
+        if subscription.kind == "one_time":
             continue
         # Recurring: every fee period that begins inside the billing month is billed now.
-        anchor = starts
-        fee_period = period_containing(anchor, fee.period, max(period.start, starts), fee.every_days)
-        if fee_period.start < period.start:
-            fee_period = period_containing(anchor, fee.period, fee_period.end, fee.every_days)
+        anchor = subscription.anchor_on or starts
+        billed_from = max(starts, subscription.fees_from or starts)
+        if ends is not None and billed_from >= ends:
+            continue
+        # A fee period is billed in the month where it starts to be owed: its start, or the
+        # subscription's first billable day when that falls inside it.
+        fee_period = period_containing(anchor, fee_period_name, max(period.start, billed_from), every_days)
+        if max(fee_period.start, billed_from) < period.start:
+            fee_period = period_containing(anchor, fee_period_name, fee_period.end, every_days)
         while fee_period.start < period.end:
             if ends is not None and fee_period.start >= ends:
                 break
-            charged = prorate(amount, fee_period, max(starts, fee_period.start),
+            charged = prorate(amount, fee_period, max(billed_from, fee_period.start),
                               min(ends or fee_period.end, fee_period.end), currency)
-            unit = PERIOD_WORDS.get(fee.period, f"{fee.every_days} days")
+            unit = PERIOD_WORDS.get(fee_period_name, f"{every_days} days")
             partial = "" if charged == amount else " (prorated)"
             draft.lines.append(DraftLine(
                 "recurring", f"{plan_name}: {fee_period.start.isoformat()} to "
                              f"{fee_period.end.isoformat()}, one {unit}{partial}",
                 charged, Decimal(1), None, charged))
-            fee_period = period_containing(anchor, fee.period, fee_period.end, fee.every_days)
+            fee_period = period_containing(anchor, fee_period_name, fee_period.end, every_days)
 
 
-def _usage(draft: InvoiceDraft, account: Account, subscription: Subscription, period: Period) -> None:
-    start = datetime.combine(period.start, time(), tzinfo=UTC)
-    end = datetime.combine(period.end, time(), tzinfo=UTC)
-    rows = db.session.execute(
-        select(UsageRecord.id, UsageRecord.event_time, UsageRecord.bytes_in + UsageRecord.bytes_out,
-               UsageRecord.duration_s, UsageRecord.quantity, UsageRecord.unit)
-        .where(UsageRecord.account_id == account.id, UsageRecord.invoice_id.is_(None),
-               UsageRecord.event_time < end)
-    ).all()
+def _usage(draft: InvoiceDraft, data: ChunkData, account_id: int, version: _Version, period: Period) -> None:
+    rows = data.usage.get(account_id)
     if not rows:
         return
+    start = datetime.combine(period.start, time(), tzinfo=UTC)
     current: dict[str, Decimal] = {}
     late: dict[str, Decimal] = {}
     for record_id, moment, octets, seconds, quantity, unit in rows:
         bucket = current if moment >= start else late
-        bucket["MB"] = bucket.get("MB", ZERO) + Decimal(octets or 0) / MB
-        bucket["hour"] = bucket.get("hour", ZERO) + Decimal(seconds or 0) / HOUR
+        if octets:
+            bucket["MB"] = bucket.get("MB", ZERO) + Decimal(octets) / MB
+        if seconds:
+            bucket["hour"] = bucket.get("hour", ZERO) + Decimal(seconds) / HOUR
         if unit and quantity is not None:
             bucket[unit] = bucket.get(unit, ZERO) + quantity
         draft.usage_record_ids.append(record_id)
-    spec = spec_of(subscription.plan_version)
-    compiled = compile_plan(spec)
-    pooled = absorbed_by_pools(account.id, period.start, period.end)
-    for unit, quantity in pooled.items():
+    compiled = version.compiled
+    for unit, quantity in data.pools.get(account_id, {}).items():
         if unit in current:
             current[unit] = max(ZERO, current[unit] - quantity)
             draft.lines.append(DraftLine("quota", f"Covered by quota pools: {quantity.normalize():f} {unit}",
@@ -145,13 +317,10 @@ def _usage(draft: InvoiceDraft, account: Account, subscription: Subscription, pe
     if late:
         # Late usage is rated on its own: its month's included units were given on that
         # month's invoice already.
-        late_plan = compile_plan(replace(spec, quotas=()))
-        _rated_lines(draft, late_plan, _known(late, compiled), "late_usage")
+        _rated_lines(draft, version.late, _known(late, compiled), "late_usage")
 
 
 def _known(usage: dict[str, Decimal], compiled) -> dict[str, Decimal]:
-    from app.rating.units import UnitError, lookup
-
     known = {}
     for unit, quantity in usage.items():
         try:
@@ -164,6 +333,8 @@ def _known(usage: dict[str, Decimal], compiled) -> dict[str, Decimal]:
 
 
 def _rated_lines(draft, compiled, usage, kind) -> None:
+    if not usage:
+        return
     for line in rate_usage(compiled, usage):
         if isinstance(line, QuotaLine):
             draft.lines.append(DraftLine("quota", line.explanation, line.amount, line.units, line.unit))

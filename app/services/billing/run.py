@@ -13,15 +13,24 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from app.extensions import db
-from app.models import Account, BillingRun, Invoice, InvoiceLine, Realm, Subscription, UsageRecord
+from app.models import (
+    Account,
+    BillingRun,
+    Charge,
+    Invoice,
+    InvoiceLine,
+    Realm,
+    Subscription,
+    UsageRecord,
+)
 from tenants import require_realm_id
 
 from ..errors import Invalid, NotFound
 from ..uow import after_commit
-from .draft import InvoiceDraft, draft_invoice, month_period
+from .draft import InvoiceDraft, draft_invoices, month_period
 from .followups import invoices_finalized
 from .numbering import take_numbers
 
@@ -36,12 +45,13 @@ def parse_period(text: str):
 
 
 def billable_account_ids(period) -> list[int]:
-    return list(db.session.scalars(
-        select(Subscription.account_id).distinct()
-        .where(Subscription.starts_on < period.end,
-               (Subscription.ends_on.is_(None)) | (Subscription.ends_on > period.start))
-        .order_by(Subscription.account_id)
-    ))
+    """Accounts with a subscription in the period, or with a pending charge due by its end."""
+    subscribed = select(Subscription.account_id).where(
+        Subscription.starts_on < period.end,
+        (Subscription.ends_on.is_(None)) | (Subscription.ends_on > period.start))
+    charged = select(Charge.account_id).where(Charge.status == "pending", Charge.charge_on < period.end)
+    ids = set(db.session.scalars(subscribed)) | set(db.session.scalars(charged))
+    return sorted(ids)
 
 
 def start_billing_run(period_text: str, *, chunk_size: int = CHUNK_SIZE) -> BillingRun:
@@ -91,10 +101,8 @@ def bill_chunk(run_id: int, account_ids: list[int]) -> int:
     _lock_run(run_id)
     already = set(db.session.scalars(select(Invoice.account_id).where(
         Invoice.period_key == period_key, Invoice.account_id.in_(account_ids))))
-    accounts = db.session.scalars(select(Account).where(
-        Account.id.in_([a for a in account_ids if a not in already])).order_by(Account.id)).all()
     period = month_period(run.period_start)
-    drafts = [d for d in (draft_invoice(a, period) for a in accounts) if d is not None]
+    drafts = draft_invoices(sorted(a for a in set(account_ids) if a not in already), period, realm=realm)
     written = write_invoices(drafts, realm=realm, run_id=run_id, period_key=period_key,
                              issue_date=run.period_start)
     db.session.execute(update(BillingRun).where(BillingRun.id == run_id).values(
@@ -129,9 +137,11 @@ def write_invoices(drafts: list[InvoiceDraft], *, realm: Realm, run_id: int | No
             "status": "finalized", "number": f"{realm.invoice_prefix}{sequence:06d}",
             "sequence": sequence, "period_key": period_key, "period_start": draft.period.start,
             "period_end": draft.period.end, "issue_date": issue_date, "due_date": due,
-            "currency": draft.currency, "subtotal": draft.total, "tax_total": 0,
+            "currency": draft.currency, "subtotal": draft.subtotal, "tax_total": draft.tax_total,
             "total": draft.total, "billing_run_id": run_id, "seller_tax_id": realm.seller_tax_id,
-            "finalized_at": now, "created_at": now,
+            "buyer_tax_id": draft.buyer_tax_id, "tax_rate": draft.tax_rate,
+            "prices_include_tax": draft.prices_include_tax, "reverse_charge": draft.reverse_charge,
+            "notes": draft.notes, "finalized_at": now, "created_at": now,
         })
     ids = db.session.execute(insert(Invoice).returning(Invoice.id, Invoice.account_id), rows).all()
     invoice_of = {account_id: invoice_id for invoice_id, account_id in ids}
@@ -145,14 +155,32 @@ def write_invoices(drafts: list[InvoiceDraft], *, realm: Realm, run_id: int | No
                 "unit": line.unit, "unit_price": line.unit_price, "amount": line.amount,
             })
     if lines:
-        db.session.execute(insert(InvoiceLine), lines)
-    for draft in drafts:
-        if draft.usage_record_ids:
-            for start in range(0, len(draft.usage_record_ids), 500):
-                db.session.execute(update(UsageRecord).where(
-                    UsageRecord.id.in_(draft.usage_record_ids[start:start + 500])
-                ).values(invoice_id=invoice_of[draft.account_id]))
+        db.session.execute(insert(InvoiceLine.__table__), lines)
+    _set_invoice_ids(UsageRecord.__table__, [
+        (record_id, invoice_of[d.account_id]) for d in drafts for record_id in d.usage_record_ids])
+    _set_invoice_ids(Charge.__table__, [
+        (charge_id, invoice_of[d.account_id]) for d in drafts for charge_id in d.charge_ids], status="billed")
     return len(drafts)
+
+
+def _set_invoice_ids(table, pairs: list[tuple[int, int]], **values) -> None:
+    """Point many rows at their invoices in one statement (PostgreSQL) or one executemany."""
+    if not pairs:
+        return
+    if db.session.connection().dialect.name == "postgresql":
+        for start in range(0, len(pairs), 20000):
+            part = pairs[start:start + 20000]
+            ids = [a for a, _ in part]
+            invoices = [b for _, b in part]
+            extra = "".join(f", {name} = :{name}" for name in values)
+            db.session.execute(text(
+                f"UPDATE {table.name} AS t SET invoice_id = v.invoice_id{extra} "  # noqa: S608 - names are ours
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:invoices AS integer[])) AS v(id, invoice_id) "
+                "WHERE t.id = v.id"), {"ids": ids, "invoices": invoices, **values})
+        return
+    db.session.execute(
+        update(table).where(table.c.id == bindparam("row_id")).values(invoice_id=bindparam("to_invoice"), **values),
+        [{"row_id": a, "to_invoice": b} for a, b in pairs])
 
 
 def preview_invoice(account_id: int, *, on: date | None = None) -> InvoiceDraft | None:
@@ -160,4 +188,5 @@ def preview_invoice(account_id: int, *, on: date | None = None) -> InvoiceDraft 
     account = db.session.scalar(select(Account).where(Account.id == account_id))
     if account is None:
         raise NotFound("account")
-    return draft_invoice(account, month_period(on or datetime.now(UTC).date()))
+    drafts = draft_invoices([account.id], month_period(on or datetime.now(UTC).date()))
+    return drafts[0] if drafts else None
