@@ -9,6 +9,7 @@ with TLS verification on.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import stripe
@@ -109,16 +110,18 @@ class StripeGateway(Gateway):
         if not secret:
             raise GatewayError("not_configured")
         try:
-            event = stripe.Webhook.construct_event(payload, headers.get("Stripe-Signature"), secret)
+            stripe.Webhook.construct_event(payload, headers.get("Stripe-Signature"), secret)
         except (stripe.SignatureVerificationError, ValueError):
             raise SignatureError() from None
-        obj = event.data.object
-        kind = event.type
+        # Verified above: read the plain JSON (the SDK's objects are not dicts).
+        body = json.loads(payload)
+        obj = body["data"]["object"]
+        kind = body["type"]
         if kind in ("payment_intent.succeeded", "payment_intent.payment_failed"):
             currency = obj["currency"].upper()
             error = obj.get("last_payment_error") or {}
             return WebhookEvent(
-                event_id=event.id,
+                event_id=body["id"],
                 type="payment.succeeded" if kind.endswith("succeeded") else "payment.failed",
                 external_id=obj["id"], amount=from_minor(obj["amount"], currency), currency=currency,
                 failure_code=error.get("decline_code") or error.get("code"),
@@ -129,9 +132,9 @@ class StripeGateway(Gateway):
             refunds = [(r["id"], from_minor(r["amount"], currency))
                        for r in ((obj.get("refunds") or {}).get("data") or [])]
             return WebhookEvent(
-                event_id=event.id, type="payment.refunded", external_id=obj.get("payment_intent"),
+                event_id=body["id"], type="payment.refunded", external_id=obj.get("payment_intent"),
                 amount=from_minor(obj["amount"], currency), currency=currency,
                 refunded_amount=from_minor(obj.get("amount_refunded") or 0, currency),
                 refunds=refunds, metadata=dict(obj.get("metadata") or {}),
             )
-        return WebhookEvent(event_id=event.id, type="ignored")
+        return WebhookEvent(event_id=body["id"], type="ignored")
