@@ -65,7 +65,7 @@ def _optional_day(errors: FieldErrors, name: str, value) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        errors.add(name, "not_a_number")
+        errors.add(name, "not_whole_days")
         return None
     if number < 0 or number > 3650:
         errors.add(name, "invalid")

@@ -26,7 +26,8 @@ from .routes import bp
 BUCKET_LABELS = {"current": _l("Current"), "1-30": _l("1–30 days"), "31-60": _l("31–60 days"),
                  "61-90": _l("61–90 days"), "90+": _l("over 90 days")}
 PENALTY_LABELS = {"none": _l("No penalty"), "fixed": _l("Fixed amount"), "percent": _l("Percentage of the open amount")}
-COLLECTION_ERROR_TEXT = {"too_many_decimals": _l("Too many decimal places.")}
+COLLECTION_ERROR_TEXT = {"too_many_decimals": _l("Too many decimal places."),
+                         "not_whole_days": _l("Enter a whole number of days.")}
 
 
 def _policy_values() -> dict:
