@@ -391,3 +391,49 @@ def preview_html(invoice, *, realm: Realm, settings=None) -> str:
     with force_locale(realm.locale or "en"):
         return render_html("invoice.html", invoice_context(invoice, realm=realm, settings=settings),
                            realm=realm)
+
+
+# ------------------------------------------------------------------ live preview
+SAMPLE_USAGE_MINUTES = (12, 0, 35, 48, 20, 0, 0, 64, 30, 18, 42, 55, 0, 0, 27, 33, 61, 12, 9, 0, 0,
+                        44, 38, 26, 71, 15, 0, 0, 22, 36)
+
+
+def sample_invoice(realm: Realm):
+    """A transient invoice (never added to the session) to preview the design with."""
+    today = datetime.now(UTC).date()
+    start = today.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    account = Account(number="100042", username="sample", name=_("Sample Customer"),
+                      address=_("1 Example Street, Springfield"), email="customer@example.org")
+    currency = realm.currency or "USD"
+    lines = [
+        InvoiceLine(position=1, kind="fee", description=_("Monthly fee"), quantity=Decimal(1), unit=None,
+                    unit_price=Decimal("20.00"), amount=Decimal("20.00")),
+        InvoiceLine(position=2, kind="usage", description="band 1 (all minute): 100 minute x 0.05 = 5.00",
+                    quantity=Decimal(100), unit="minute", unit_price=Decimal("0.05"), amount=Decimal("5.00")),
+    ]
+    invoice = Invoice(kind="invoice", status="finalized", number=f"{realm.invoice_prefix}000123",
+                      period_start=start, period_end=end, issue_date=today,
+                      due_date=today + timedelta(days=realm.payment_terms_days or 14), currency=currency,
+                      subtotal=Decimal("25.00"), tax_total=Decimal(0), total=Decimal("25.00"),
+                      seller_tax_id=realm.seller_tax_id)
+    invoice.lines = lines
+    invoice.account = account
+    return invoice
+
+
+def sample_usage(invoice) -> dict[str, list[tuple[date, Decimal]]]:
+    days = (invoice.period_end - invoice.period_start).days
+    return {"minute": [(invoice.period_start + timedelta(days=i), Decimal(SAMPLE_USAGE_MINUTES[i % 30]))
+                       for i in range(days)]}
+
+
+def preview_invoice_pdf(settings) -> bytes:
+    """The sample invoice as the realm's customers would get it with ``settings`` (unsaved)."""
+    realm = db.session.get(Realm, require_realm_id())
+    invoice = sample_invoice(realm)
+    with force_locale(realm.locale or "en"):
+        context = invoice_context(invoice, realm=realm, settings=settings, account=invoice.account)
+        if settings.show_usage_chart:
+            context["charts"] = chart_images(sample_usage(invoice), realm.primary_colour or "#1f5fbf")
+        return render_pdf("invoice.html", context, realm=realm)

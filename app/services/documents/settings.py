@@ -13,7 +13,7 @@ from tenants import require_realm_id
 
 from ..errors import FieldErrors
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
+IMAGE_TYPES = ("image/png", "image/jpeg")
 MAX_IMAGE_BYTES = 1024 * 1024
 
 
@@ -52,7 +52,7 @@ def update_invoice_design(*, show_usage_chart: bool, message_enabled: bool, mess
     if message_image is not None:
         content, mime = message_image
         if mime not in IMAGE_TYPES:
-            errors.add("message_image", "not_an_image")
+            errors.add("message_image", "png_or_jpeg")
         elif len(content) > MAX_IMAGE_BYTES:
             errors.add("message_image", "too_large")
     errors.raise_if_any()

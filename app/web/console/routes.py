@@ -137,3 +137,4 @@ from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on 
 from . import vouchers as _vouchers  # noqa: E402,F401 - registers the voucher pages on bp
 from . import audit as _audit  # noqa: E402,F401 - registers the audit log pages on bp
 from . import api_keys as _api_keys  # noqa: E402,F401 - registers the API key pages on bp
+from . import documents as _documents  # noqa: E402,F401 - registers the invoice design and print pages on bp
