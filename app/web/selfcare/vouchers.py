@@ -20,7 +20,7 @@ REFUSAL_TEXT = {
     "voided": _l("This voucher has been cancelled and cannot be redeemed."),
     "not_active": _l("This voucher is not activated yet. Ask the seller to activate it."),
     "expired": _l("This voucher has expired."),
-    "rate_limited": _l("Too many attempts. Please wait 15 minutes and try again."),
+    "rate_limited": _l("Too many attempts. Please wait a few minutes and try again."),
 }
 
 
