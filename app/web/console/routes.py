@@ -133,6 +133,7 @@ def branding_preview():
 from . import billing as _billing  # noqa: E402,F401 - registers the billing pages on bp
 from . import collections as _collections  # noqa: E402,F401 - registers the collections pages on bp
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
+from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning pages on bp
 from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on bp
 from . import vouchers as _vouchers  # noqa: E402,F401 - registers the voucher pages on bp
 from . import audit as _audit  # noqa: E402,F401 - registers the audit log pages on bp
