@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.servers.freeradius",
     "tests.servers.ftpd",
     "tests.servers.http_echo",
+    "tests.servers.telnetd",
 ]
 
 
