@@ -64,6 +64,7 @@ def register_cli(app) -> None:
     bill_cli.add_command(__import__("app.cli_wholesale", fromlist=["x"]).wholesale_command)
     app.cli.add_command(rate_command)
     app.cli.add_command(__import__("app.cli_vouchers", fromlist=["x"]).voucher_cli)
+    app.cli.add_command(__import__("app.cli_provisioning", fromlist=["x"]).provision_cli)
     from .cli_secrets import secrets_cli
 
     app.cli.add_command(secrets_cli)
