@@ -174,3 +174,14 @@ def test_mtime_strictly_increases_for_hup_reloads(tmp_path):
         adapter.apply("create", gold(password=f"pw{i}"))
         seconds.append(path.stat().st_mtime_ns // 10**9)
     assert seconds[0] < seconds[1] < seconds[2]
+
+
+def test_ftp_upload(tmp_path, ftpd):
+    adapter = RadiusFileAdapter({
+        "path": str(tmp_path / "users"), "upload": "ftp", "remote_path": "/radius-users",
+        "ftp_host": ftpd.host, "ftp_port": ftpd.port, "ftp_username": ftpd.username,
+        "ftp_password": ftpd.password, "ftp_ca_pem": ftpd.ca_pem,
+    })
+    assert "uploaded by FTP" in adapter.apply("create", gold())
+    uploaded = (Path(ftpd.root) / "radius-users").read_text()
+    assert uploaded == (tmp_path / "users").read_text() and '"alice"' in uploaded
