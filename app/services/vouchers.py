@@ -356,6 +356,9 @@ def _hit(key: str, window: int) -> int:
         return int(pipe.execute()[0])
     # Embedded mode (no Redis): one process, so a process-local counter is shared enough.
     with _memory_lock:
+        if len(_memory_counts) > 10_000:  # forget finished windows
+            for stale in [k for k, (_, until) in _memory_counts.items() if until <= time.time()]:
+                del _memory_counts[stale]
         count, expires = _memory_counts.get(full_key, (0, 0.0))
         count = count + 1 if expires > time.time() else 1
         _memory_counts[full_key] = (count, time.time() + window)
@@ -393,6 +396,8 @@ def redeem_voucher(*, account_id: int, pin: str, ip: str | None = None, today: d
     account = db.session.scalar(select(Account).where(Account.id == account_id))
     if account is None:
         raise NotFound("account")
+    if account.status == "closed":
+        raise NotAllowed("account_closed", "a closed account cannot redeem vouchers")
     check_rate_limit(account_id=account_id, ip=ip)
     pin = normalize_pin(pin)
     if not pin.isdigit() or not MIN_PIN_DIGITS <= len(pin) <= 40:

@@ -210,3 +210,19 @@ def test_two_workers_send_each_reminder_once(committed_pg_app, smtp_server):
             MailMessage.dedupe_key.like("dunning:%"))) == 18
     received = sorted((m["To"], m["Subject"]) for m in _dunning_messages(smtp_server))
     assert len(received) == 18 and len(set(received)) == 12  # both reminders share a subject
+
+
+def test_the_scheduler_sweeps_every_realm(db, realm_a, debtor):
+    from app.models.collections import DunningStep
+    from workers import scheduler
+    from workers.collections import dunning_sweep_job
+
+    assert scheduler.TASKS["collections-dunning"].func is dunning_sweep_job
+    with realm_context(realm_a.id):
+        update_policy(**RULES)
+        make_invoice(debtor, total="9.00", due=date.today() - timedelta(days=8), number="SW1")
+        db.session.commit()
+    assert dunning_sweep_job() >= 2  # provider and alpha
+    assert dunning_sweep_job() >= 2
+    with realm_context(realm_a.id):
+        assert list(db.session.scalars(select(DunningStep.step))) == ["reminder-7"]
