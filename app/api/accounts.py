@@ -48,7 +48,8 @@ def api_get_account(account_id):
 
 
 @endpoint("/accounts", "POST", summary="Create an account", scope="accounts:write", tag="accounts",
-          request=CREATE, response=ACCOUNT, status=201)
+          request=CREATE, response=ACCOUNT, status=201,
+          example={"username": "alice", "name": "Alice Example", "email": "alice@example.com"})
 def api_create_account(body):
     account = create_account(
         username=body["username"], name=body["name"], email=body.get("email"),
@@ -60,7 +61,7 @@ def api_create_account(body):
 
 
 @endpoint("/accounts/{account_id}", "PATCH", summary="Change an account", scope="accounts:write",
-          tag="accounts", request=UPDATE, response=ACCOUNT)
+          tag="accounts", request=UPDATE, response=ACCOUNT, example={"name": "Alice Renamed"})
 def api_update_account(account_id, body):
     account = get_account(account_id)
     current = {"name": account.name, "email": account.email, "phone": account.phone,

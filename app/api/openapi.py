@@ -42,6 +42,8 @@ def _operation(ep) -> dict:
         for media in ep.request_types:
             schema = (ep.request_doc or ep.request) if media == "application/json" else {"type": "string"}
             content[media] = {"schema": schema}
+            if ep.example is not None and media == "application/json":
+                content[media]["example"] = ep.example
         op["requestBody"] = {"required": True, "content": content}
     if ep.produces == "application/json":
         success = {"description": "OK", "content": {"application/json": {"schema": ep.response or {"type": "object"}}}}

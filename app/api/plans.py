@@ -50,6 +50,9 @@ def api_get_plan(plan_id):
 @endpoint("/plans", "POST", summary="Import a plan (create, or a new version of an existing code)",
           scope="plans:write", tag="plans", request=PLAN_FILE,
           request_types=("application/json", "application/yaml", "text/yaml"), response=PLAN, status=201,
+          example={"code": "home-50", "name": "Home 50", "currency": "USD",
+                   "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}],
+                   "bands": [{"unit": "MB", "max_usage": "0", "price": "0.01"}]},
           description="Send the plan file as YAML (`application/yaml`) or its mapping as JSON. "
                       "Any problem refuses the whole plan (422 with every problem's key path).")
 def api_import_plan(body):

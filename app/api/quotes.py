@@ -29,6 +29,7 @@ REQUEST = obj({
 
 @endpoint("/quotes", "POST", summary="Quote a plan for given usage", scope="quotes", tag="quotes",
           request=REQUEST, response=QUOTE, status=200,
+          example={"plan_code": "home-50", "usage": {"MB": "700", "hour": "2"}},
           description="Give `plan_code` (a stored plan of this realm) or `plan` (a plan-file mapping). "
                       "Writes nothing.")
 def api_quote(body):

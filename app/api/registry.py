@@ -46,6 +46,7 @@ class Endpoint:
     errors: tuple[int, ...]
     description: str = ""
     request_doc: dict | None = None  # a fuller schema for the document than the one enforced
+    example: dict | None = None  # a valid request body (document, tests)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -171,7 +172,8 @@ def endpoint(path: str, method: str = "GET", *, summary: str, scope: str | None,
              request: dict | None = None, request_types: tuple[str, ...] = ("application/json",),
              response: dict | None = None, status: int = 200, query: dict | None = None,
              produces: str = "application/json", errors: tuple[int, ...] = (),
-             description: str = "", request_doc: dict | None = None) -> Callable:
+             description: str = "", request_doc: dict | None = None,
+             example: dict | None = None) -> Callable:
     method = method.upper()
 
     def decorator(view: Callable) -> Callable:
@@ -182,7 +184,7 @@ def endpoint(path: str, method: str = "GET", *, summary: str, scope: str | None,
             path_params={p: {"type": "integer", "minimum": 0, "maximum": INT32_MAX} for p in params},
             query=query or {}, request=request, request_types=request_types, response=response,
             status=status, produces=produces, errors=errors, description=description,
-            request_doc=request_doc,
+            request_doc=request_doc, example=example,
         )
 
         @wraps(view)

@@ -35,6 +35,8 @@ RESULT = obj({
 
 @endpoint("/usage/batch", "POST", summary="Ingest usage records", scope="usage:write", tag="usage",
           request=ENFORCED, request_doc=DOC, response=RESULT, status=200,
+          example={"records": [{"id": "cdr-0001", "username": "alice", "event_time": "2026-10-05T10:00:00Z",
+                                "duration_s": 600, "bytes_in": 1000000, "bytes_out": 250000}]},
           description="Up to 10,000 records per call. A record id already stored (in this or an "
                       "earlier call) is a duplicate and changes nothing. Records that cannot be "
                       "read or attributed to an account are rejected with their index and a code.")
