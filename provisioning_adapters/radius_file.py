@@ -13,7 +13,7 @@ The adapter owns one block per realm in the users file::
 Everything outside the block is kept. Each operation parses the block, replaces (or removes)
 the one user's entry and writes the file atomically (temp file in the same directory, fsync,
 rename) under an exclusive lock, so it is idempotent per user. Suspended users get
-``Auth-Type := Reject``. Values are validated (IP, integers, rate-limit syntax) and strings are
+``Auth-Type := Reject`` (their password is kept in the entry, so resume needs none). Values are validated (IP, integers, rate-limit syntax) and strings are
 written single-quoted (no ``%{...}`` expansion) with ``\\`` and ``'`` escaped; control
 characters are refused. Optionally the file is uploaded (SFTP or FTP) and a reload command
 (argv, no shell, e.g. ``kill -HUP <pid>`` or ``systemctl reload freeradius``) runs.
@@ -128,15 +128,18 @@ class RadiusFileAdapter(Adapter):
     def render_entry(self, spec: ServiceSpec, old_password: str | None = None) -> str:
         username = validate_username(spec.username)
         lines = [f"{_USER_MARK}{username}"]
+        password = spec.password or old_password
+        if password and len(password.encode()) > 128:
+            raise AdapterError("password longer than 128 bytes")
         if spec.status == "suspended":
-            lines.append(f'"{username}"\tAuth-Type := Reject')
+            # Auth-Type := Reject wins; the password stays so that resume can restore it
+            check = "Auth-Type := Reject" + (f", Cleartext-Password := {quote(password)}"
+                                             if password else "")
+            lines.append(f'"{username}"\t{check}')
             lines.append(f"\tReply-Message = {quote(self.settings['suspended_message'])}")
             return "\n".join(lines)
-        password = spec.password or old_password
         if not password:
             raise AdapterError("no password for this user (cannot write an active entry)")
-        if len(password.encode()) > 128:
-            raise AdapterError("password longer than 128 bytes")
         check = [f"Cleartext-Password := {quote(password)}"]
         attrs = spec.attributes
         reply = []

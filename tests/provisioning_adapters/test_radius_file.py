@@ -67,13 +67,14 @@ def test_freeradius_accepts_active_and_rejects_suspended(freeradius):
     assert not accepted and reply.get("Reply-Message") == "Account suspended"
     assert freeradius.authenticate("bob", "bob-pw")[0]
 
-    # resume without a password in the spec: cannot restore -> clear error, nothing changed
+    # a suspended entry keeps the password: resume needs none in the spec
+    apply(freeradius, adapter, "resume", gold(password=None))
+    assert freeradius.authenticate("alice", HOSTILE_PW)[0]
+    # an active entry cannot be written without any password: clear error, nothing changed
     text = Path(freeradius.users_file).read_text()
     with pytest.raises(AdapterError, match="no password"):
-        adapter.apply("resume", gold(password=None))
+        adapter.apply("create", gold("carol", password=None))
     assert Path(freeradius.users_file).read_text() == text
-    apply(freeradius, adapter, "resume", gold())
-    assert freeradius.authenticate("alice", HOSTILE_PW)[0]
 
     # plan change keeps the stored password
     apply(freeradius, adapter, "change_plan", gold(password=None, plan_code="silver"))
