@@ -21,6 +21,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import Boolean, Numeric, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Account, Invoice, InvoiceLine, Realm, UsageRecord
@@ -32,7 +33,7 @@ from tenants import current_realm_id, require_realm_id
 from ..errors import NotFound
 from ..mail import queue_mail
 from .charts import chart_images
-from .pdf import data_uri, render_html, render_pdf
+from .pdf import data_uri, render_html, render_pdf, render_pdf_batch
 from .settings import message_active, peek_document_settings
 
 PDF_MIME = "application/pdf"
@@ -274,21 +275,7 @@ def invoice_document(invoice_id: int) -> Document:
     if invoice.status == "draft":
         raise NotFound("document")  # drafts are previewed, never stored
     realm = db.session.get(Realm, require_realm_id())
-    content = render_invoice_pdf(invoice, realm=realm)
-    sha = hashlib.sha256(content).hexdigest()
-    document = Document(kind="invoice", key=document_key(invoice_id), invoice_id=invoice.id,
-                        filename=invoice_filename(invoice), mime=PDF_MIME, content=content, sha256=sha,
-                        size=len(content))
-    try:
-        with db.session.begin_nested():
-            db.session.add(document)
-    except IntegrityError:
-        # Another worker stored it first: theirs is the document, ours is dropped.
-        return stored_invoice_document(invoice_id)
-    if invoice.pdf_sha256 is None:
-        invoice.pdf_sha256 = sha
-    db.session.flush()
-    return document
+    return _store(invoice, render_invoice_pdf(invoice, realm=realm))
 
 
 def invoice_pdf_bytes(invoice_id: int) -> bytes:
@@ -299,9 +286,58 @@ def invoice_pdf_bytes(invoice_id: int) -> bytes:
     return invoice_document(invoice_id).content
 
 
+BATCH_SIZE = 50
+
+
+def render_invoice_pdfs(invoice_ids: list[int]) -> dict[int, bytes]:
+    """PDFs of many finalized invoices of the current realm, rendered in batches (one
+    xhtml2pdf pass per batch, invoices loaded in bulk); e-invoice XML embedded when on."""
+    realm = db.session.get(Realm, require_realm_id())
+    settings = peek_document_settings()
+    invoices = db.session.scalars(
+        select(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.status != "draft")
+        .options(selectinload(Invoice.lines), selectinload(Invoice.account)).order_by(Invoice.id)).all()
+    rendered: dict[int, bytes] = {}
+    with force_locale(realm.locale or "en"):
+        for start in range(0, len(invoices), BATCH_SIZE):
+            batch = invoices[start:start + BATCH_SIZE]
+            contexts = [invoice_context(i, realm=realm, settings=settings) for i in batch]
+            for invoice, pdf in zip(batch, render_pdf_batch("invoice.html", contexts, realm=realm), strict=True):
+                if settings.einvoicing:
+                    from .einvoice import embed_facturx, facturx_xml
+
+                    pdf = embed_facturx(pdf, facturx_xml(invoice, realm=realm))
+                rendered[invoice.id] = pdf
+    return rendered
+
+
+def _store(invoice: Invoice, content: bytes) -> Document:
+    sha = hashlib.sha256(content).hexdigest()
+    document = Document(kind="invoice", key=document_key(invoice.id), invoice_id=invoice.id,
+                        filename=invoice_filename(invoice), mime=PDF_MIME, content=content, sha256=sha,
+                        size=len(content))
+    try:
+        with db.session.begin_nested():
+            db.session.add(document)
+    except IntegrityError:
+        # Another worker stored it first: theirs is the document, ours is dropped.
+        return stored_invoice_document(invoice.id)
+    if invoice.pdf_sha256 is None:
+        invoice.pdf_sha256 = sha
+    db.session.flush()
+    return document
+
+
 def render_invoices(invoice_ids: list[int]) -> int:
-    """Render and store the PDFs of ``invoice_ids`` (the ``documents`` job); returns how many."""
-    return sum(1 for invoice_id in invoice_ids if invoice_document(invoice_id) is not None)
+    """Render and store the PDFs of ``invoice_ids`` not stored yet (the ``documents`` job);
+    returns how many were stored now."""
+    done = set(db.session.scalars(select(Document.invoice_id).where(Document.invoice_id.in_(invoice_ids))))
+    todo = [i for i in invoice_ids if i not in done]
+    if not todo:
+        return 0
+    pdfs = render_invoice_pdfs(todo)
+    invoices = {i.id: i for i in db.session.scalars(select(Invoice).where(Invoice.id.in_(list(pdfs))))}
+    return sum(1 for invoice_id, pdf in pdfs.items() if _store(invoices[invoice_id], pdf) is not None)
 
 
 def _delivers_by_mail(realm: Realm, account: Account) -> bool:
@@ -431,8 +467,8 @@ def sample_usage(invoice) -> dict[str, list[tuple[date, Decimal]]]:
 def preview_invoice_pdf(settings) -> bytes:
     """The sample invoice as the realm's customers would get it with ``settings`` (unsaved)."""
     realm = db.session.get(Realm, require_realm_id())
-    invoice = sample_invoice(realm)
     with force_locale(realm.locale or "en"):
+        invoice = sample_invoice(realm)
         context = invoice_context(invoice, realm=realm, settings=settings, account=invoice.account)
         if settings.show_usage_chart:
             context["charts"] = chart_images(sample_usage(invoice), realm.primary_colour or "#1f5fbf")

@@ -108,3 +108,45 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(template_name: str, context: dict, *, realm) -> bytes:
     """Render ``documents/<template_name>`` of the realm's theme to PDF bytes."""
     return html_to_pdf(render_html(template_name, context, realm=realm))
+
+
+def render_pdf_batch(template_name: str, contexts: list[dict], *, realm) -> list[bytes]:
+    """Render many documents of one realm in one xhtml2pdf pass, then split them.
+
+    The page layout, styles, footer and watermark are parsed once for the whole batch
+    (they depend on the realm only); each document's ``content`` block starts on a new
+    page with its title heading (``h1.doc-start``, the only outline entry), and the PDF is
+    cut at those outline entries into one PDF each, looking exactly like single renders.
+    """
+    if len(contexts) <= 1:
+        return [render_pdf(template_name, c, realm=realm) for c in contexts]
+    from pypdf import PdfReader, PdfWriter
+
+    env = document_environment(realm.theme or "default")
+    if not template_name.startswith("documents/"):
+        template_name = f"documents/{template_name}"
+    template = env.get_template(template_name)
+    brand = branding(realm)
+    with force_locale(realm.locale or "en"):
+        full = [{"realm": realm, "brand": brand, **c} for c in contexts]
+        first = template.render(full[0])
+        rest = ["".join(template.blocks["content"](template.new_context(c))) for c in full[1:]]
+    head, _, tail = first.rpartition("</body>")
+    html = head + "".join(f"<pdf:nextpage />{body}" for body in rest) + "</body>" + tail
+    reader = PdfReader(io.BytesIO(html_to_pdf(html)))
+    # Each document's title heading (class doc-start) is the only outline entry it makes.
+    outline = [entry for entry in reader.outline if not isinstance(entry, list)]
+    if len(outline) != len(contexts):
+        return [render_pdf(template_name, c, realm=realm) for c in contexts]
+    starts = [reader.get_destination_page_number(entry) for entry in outline]
+    ends = [*starts[1:], len(reader.pages)]
+    documents = []
+    for start, end in zip(starts, ends, strict=True):
+        writer = PdfWriter()
+        for page in reader.pages[start:end]:
+            writer.add_page(page)
+        writer.add_metadata({"/Producer": "Realmbill"})
+        out = io.BytesIO()
+        writer.write(out)
+        documents.append(out.getvalue())
+    return documents
