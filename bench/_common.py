@@ -145,3 +145,46 @@ def machine() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
             f"load {load:.1f}, Python {platform.python_version()}")
+
+
+def seed_realm(app, *, accounts: int, ip_sessions: int = 0, slug: str = "bench") -> int:
+    """A realm ``slug`` (domain ``<slug>.example``) with ``accounts`` accounts ``user0``…,
+    and ``ip_sessions`` open RADIUS sessions holding ``100.64.x.y`` for the first accounts
+    (for attribution by IP). Accounts are inserted in bulk; returns the realm id."""
+    from sqlalchemy import insert, select
+
+    from app.extensions import db
+    from app.models import Account, RadiusSession
+    from app.services.realms import create_realm
+    from tenants import all_realms
+
+    with app.app_context():
+        realm = create_realm(slug=slug, name=slug.title(), domains=[f"{slug}.example"],
+                             owner={"email": f"owner@{slug}.example", "name": "Owner",
+                                    "password": "bench-password"})
+        db.session.commit()
+        realm_id = realm.id
+        table = Account.__table__
+        rows = [{"realm_id": realm_id, "number": f"B{i:07d}", "username": f"user{i}",
+                 "name": f"User {i}", "status": "active"} for i in range(accounts)]
+        for start in range(0, len(rows), 10_000):
+            db.session.execute(insert(table), rows[start:start + 10_000])
+        db.session.commit()
+        if ip_sessions:
+            with all_realms():
+                ids = dict(db.session.execute(
+                    select(table.c.username, table.c.id).where(table.c.realm_id == realm_id)).all())
+            began = datetime(2026, 1, 1, tzinfo=UTC)
+            db.session.execute(insert(RadiusSession.__table__), [
+                {"session_key": f"bench-ip-{i}", "realm_id": realm_id, "account_id": ids[f"user{i}"],
+                 "nas": "192.0.2.1", "session_id": f"ip{i}", "framed_ip": session_ip(i),
+                 "started_at": began, "stopped_at": None, "last_event_at": began,
+                 "total_in": 0, "total_out": 0, "total_time": 0}
+                for i in range(ip_sessions)
+            ])
+            db.session.commit()
+    return realm_id
+
+
+def session_ip(i: int) -> str:
+    return f"100.64.{i // 250 % 256}.{i % 250 + 1}"

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.mediation.records import UsageEvent, split_username
@@ -46,6 +47,9 @@ class Attributor:
         self._by_slug = {slug: rid for rid, slug, _ in realms}
         self._by_domain = dict(domains)
         self._accounts: dict[tuple[int, str], int | None] = {}
+        # username as written -> (realm id, account id), for the usernames already resolved.
+        self._by_username: dict[str, tuple[int, int]] = {}
+        self._postgres = db.session.connection().dialect.name == "postgresql"
         # ip -> [(started, stopped, realm id, account id)], newest first, for one batch.
         self._sessions: dict[str, list[tuple[datetime, datetime | None, int, int]]] = {}
 
@@ -64,27 +68,38 @@ class Attributor:
         wanted: dict[int, set[str]] = defaultdict(set)
         ips: set[str] = set()
         earliest = latest = None
+        resolved = self._by_username
+        names_seen: set[str] = set()
         for event in events:
-            if not event.username and event.ip:
-                ips.add(event.ip)
-                moment = _moment(event)
-                earliest = moment if earliest is None or moment < earliest else earliest
-                latest = moment if latest is None or moment > latest else latest
-            if event.username:
-                try:
-                    user, realm_part = split_username(event.username)
-                    key = (self.realm_of(realm_part), user.lower())
-                except (ValueError, Unattributable):
-                    continue
-                if key not in self._accounts:
-                    wanted[key[0]].add(key[1])
+            username = event.username
+            if not username:
+                if event.ip:
+                    ips.add(event.ip)
+                    moment = _moment(event)
+                    earliest = moment if earliest is None or moment < earliest else earliest
+                    latest = moment if latest is None or moment > latest else latest
+                continue
+            if username in resolved or username in names_seen:
+                continue
+            names_seen.add(username)
+            try:
+                user, realm_part = split_username(username)
+                key = (self.realm_of(realm_part), user.lower())
+            except (ValueError, Unattributable):
+                continue
+            if key not in self._accounts:
+                wanted[key[0]].add(key[1])
         with all_realms():
             for realm_id, names in wanted.items():
-                for chunk in _chunks(sorted(names), 500):
+                # PostgreSQL: one query with one array parameter (an IN list of hundreds of
+                # parameters costs a parse each time, and once psycopg prepares it, a generic
+                # plan that may scan the table); SQLite: IN lists of 500.
+                size = len(names) if self._postgres else 500
+                for chunk in _chunks(sorted(names), size):
+                    names_in = (Account.username == any_(bindparam("names", chunk, type_=ARRAY(String)))
+                                if self._postgres else Account.username.in_(chunk))
                     rows = db.session.execute(
-                        select(Account.username, Account.id).where(
-                            Account.realm_id == realm_id, Account.username.in_(chunk)
-                        )
+                        select(Account.username, Account.id).where(Account.realm_id == realm_id, names_in)
                     ).all()
                     found = dict(rows)
                     for name in chunk:
@@ -94,14 +109,17 @@ class Attributor:
 
     def _prefetch_sessions(self, ips: set[str], earliest: datetime, latest: datetime) -> None:
         self._sessions = {ip: [] for ip in ips}
+        size = len(ips) if self._postgres else 500
         with all_realms():
-            for chunk in _chunks(sorted(ips), 500):
+            for chunk in _chunks(sorted(ips), size):
+                ips_in = (RadiusSession.framed_ip == any_(bindparam("ips", chunk, type_=ARRAY(String)))
+                          if self._postgres else RadiusSession.framed_ip.in_(chunk))
                 rows = db.session.execute(
                     select(RadiusSession.framed_ip, RadiusSession.started_at,
                            RadiusSession.stopped_at, RadiusSession.realm_id,
                            RadiusSession.account_id)
                     .where(
-                        RadiusSession.framed_ip.in_(chunk),
+                        ips_in,
                         RadiusSession.realm_id.in_(self.allowed),
                         RadiusSession.started_at <= latest,
                         RadiusSession.stopped_at.is_(None) | (RadiusSession.stopped_at >= earliest),
@@ -114,6 +132,9 @@ class Attributor:
     def account_for(self, event: UsageEvent) -> tuple[int, int]:
         """(realm id, account id) of a record, or Unattributable."""
         if event.username:
+            known = self._by_username.get(event.username)
+            if known is not None:
+                return known
             try:
                 user, realm_part = split_username(event.username)
             except ValueError as exc:
@@ -125,6 +146,9 @@ class Attributor:
             account_id = self._accounts.get(key)
             if account_id is None:
                 raise Unattributable("unknown_account", f"no account {user!r} in that realm", "username")
+            if len(self._by_username) > 200_000:
+                self._by_username.clear()
+            self._by_username[event.username] = (realm_id, account_id)
             return realm_id, account_id
         if event.ip:
             return self._by_ip(event)

@@ -109,18 +109,18 @@ def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4) -> Iterator:
 
     def produce() -> None:
         outcome: object = done
+        buffer: list = []
         try:
-            buffer = []
             for item in items:
                 buffer.append(item)
                 if len(buffer) >= chunk:
                     if not _put(chunks, buffer, stop):
                         return
                     buffer = []
-            if buffer and not _put(chunks, buffer, stop):
-                return
         except BaseException as exc:  # handed to the consumer, raised there
             outcome = exc
+        if buffer and not _put(chunks, buffer, stop):
+            return
         _put(chunks, outcome, stop)
 
     thread = threading.Thread(target=produce, name="usage-read-ahead", daemon=True)
@@ -225,11 +225,13 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
         if meters is not None:
             meters.save()
         # The stored rows come back only when quota pools (or the caller) need them.
+        # Optimistic (straight COPY) while batches come out all new; see writer.py.
+        optimistic = counts.accepted == 0 or counts.duplicates == 0
         if keep_inserted or _pools_exist(attributor.allowed):
-            inserted = insert_usage(rows)
+            inserted = insert_usage(rows, optimistic=optimistic)
             stored = len(inserted)
         else:
-            inserted, stored = [], insert_usage_count(rows)
+            inserted, stored = [], insert_usage_count(rows, optimistic=optimistic)
         _insert_rejects(rejects)
     if inserted:
         draw_usage(inserted)
