@@ -17,6 +17,11 @@ rename) under an exclusive lock, so it is idempotent per user. Suspended users g
 written single-quoted (no ``%{...}`` expansion) with ``\\`` and ``'`` escaped; control
 characters are refused. Optionally the file is uploaded (SFTP or FTP) and a reload command
 (argv, no shell, e.g. ``kill -HUP <pid>`` or ``systemctl reload freeradius``) runs.
+
+FreeRADIUS re-reads the file on HUP only if its whole-second mtime changed (so writes keep
+the mtimes strictly increasing) and ignores a module HUP within about 2 s of that module's
+last load: where operations come in bursts, prefer a restart as reload command, or a second
+HUP a few seconds later.
 """
 
 from __future__ import annotations
