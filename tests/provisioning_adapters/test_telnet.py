@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from provisioning_adapters.base import AdapterError, ServiceSpec
@@ -47,6 +49,8 @@ def test_lifecycle_over_telnet(device):
     assert device.users == {}
     assert device.commands[0] == "user add alice 'gold plan; user del bob'"
     assert all(ok for _, ok in device.logins)
+    # each session ran in its own thread and loop, all finished
+    assert not [t for t in threading.enumerate() if t.name == "telnet-session"]
 
 
 def test_device_errors_and_status_command(device):
