@@ -23,8 +23,10 @@ first one (at most ``batch_max``) form a batch. Each datagram is
    :attr:`stats`). ``require_message_authenticator=True`` also drops packets
    without one. Status-Server (RFC 5997) needs a valid Message-Authenticator and
    is answered with an Accounting-Response;
-3. decoded with :class:`pyrad.packet.AcctPacket` and the dictionary of
-   :mod:`~app.mediation.radius_dictionary`, and turned into a
+3. decoded (an Accounting-Request straight from its bytes, only the attributes an
+   event needs, with the types and VALUE names of the dictionary of
+   :mod:`~app.mediation.radius_dictionary`; a Status-Server with
+   :class:`pyrad.packet.AcctPacket`), and turned into a
    :class:`~app.mediation.records.UsageEvent` (``source="radius"``) by
    :func:`app.mediation.radius_records.build_event`, which documents the
    ``source_record_id`` (a retransmission maps to the same id), ``session_key``,
@@ -186,6 +188,21 @@ def _attributes(raw: bytes) -> list[tuple[int, int, int]] | None:
     return out
 
 
+class _Request:
+    """A verified Accounting-Request read straight from its bytes: the hot path needs a
+    dozen attributes of it, not a decoded pyrad packet (a dict of every attribute)."""
+
+    __slots__ = ("code", "id", "authenticator", "secret", "raw", "offsets")
+
+    def __init__(self, raw: bytes, secret: bytes, offsets: list[tuple[int, int, int]]) -> None:
+        self.code = raw[0]
+        self.id = raw[1]
+        self.authenticator = raw[4:20]
+        self.secret = secret
+        self.raw = raw
+        self.offsets = offsets
+
+
 def verify_request(raw: bytes, secret: bytes, require_ma: bool = False) -> str | None:
     """Check a received Accounting-Request or Status-Server; None if valid, else why not.
 
@@ -196,10 +213,14 @@ def verify_request(raw: bytes, secret: bytes, require_ma: bool = False) -> str |
     Accounting-Request (as FreeRADIUS and pyrad compute it) and kept for a
     Status-Server, and the Message-Authenticator value is zeroed.
     """
-    code = raw[0]
     attrs = _attributes(raw)
     if attrs is None:
         return "malformed attributes"
+    return _verify(raw, secret, require_ma, attrs)
+
+
+def _verify(raw: bytes, secret: bytes, require_ma: bool, attrs: list[tuple[int, int, int]]) -> str | None:
+    code = raw[0]
     if code == AccountingRequest:
         expected = hashlib.md5(raw[:4] + ZERO16 + raw[20:] + secret).digest()  # noqa: S324 - RFC 2866
         if not hmac.compare_digest(expected, raw[4:20]):
@@ -451,7 +472,9 @@ class AccountingServer:
             log.debug("dropped malformed datagram from %s", sender[0])
             return None
         data = data[:length]
-        problem = verify_request(data, secret, self.require_message_authenticator)
+        offsets = _attributes(data)
+        problem = ("malformed attributes" if offsets is None
+                   else _verify(data, secret, self.require_message_authenticator, offsets))
         if problem is not None:
             if problem.startswith("malformed"):
                 self.stats.dropped_malformed += 1
@@ -459,6 +482,8 @@ class AccountingServer:
                 self.stats.dropped_bad_authenticator += 1
             log.debug("dropped packet from %s: %s", sender[0], problem)
             return None
+        if data[0] == AccountingRequest:
+            return _Request(data, secret, offsets)
         try:
             return AcctPacket(packet=data, secret=secret, dict=self.dictionary)
         except PacketError as exc:
@@ -466,7 +491,7 @@ class AccountingServer:
             log.debug("dropped undecodable packet from %s: %s", sender[0], exc)
             return None
 
-    def _event(self, packet: AcctPacket, source: str, received: float) -> UsageEvent | Reject:
+    def _event(self, packet: AcctPacket | _Request, source: str, received: float) -> UsageEvent | Reject:
         address = self._address(source)
         try:
             attrs = self._read(packet)
@@ -478,10 +503,18 @@ class AccountingServer:
             )
         except RecordError as exc:
             return Reject(
-                f"radius:{address}", None, exc.field, exc.reason, _render(packet), exc.code
+                f"radius:{address}", None, exc.field, exc.reason, self._render(packet), exc.code
             )
 
-    def _read(self, packet: AcctPacket) -> dict[str, Any]:
+    def _render(self, packet: AcctPacket | _Request) -> str:
+        if isinstance(packet, _Request):
+            try:
+                packet = AcctPacket(packet=packet.raw, secret=packet.secret, dict=self.dictionary)
+            except PacketError as exc:
+                return f"<undecodable packet: {exc}>"
+        return _render(packet)
+
+    def _read(self, packet: AcctPacket | _Request) -> dict[str, Any]:
         """The first value of each attribute in EVENT_ATTRIBUTES, decoded as pyrad does.
 
         One pass over the decoded packet's raw values (pyrad's ``packet[name]``
@@ -490,6 +523,24 @@ class AccountingServer:
         """
         attrs: dict[str, Any] = {}
         wanted = self._wanted
+        if isinstance(packet, _Request):
+            raw_packet = packet.raw
+            for key, pos, length in packet.offsets:
+                spec = wanted.get(key)
+                if spec is None:
+                    continue
+                name, attribute = spec
+                if name in attrs:
+                    continue
+                raw = raw_packet[pos + 2 : pos + length]
+                try:
+                    if attribute.values.HasBackward(raw):
+                        attrs[name] = attribute.values.GetBackward(raw)
+                    else:
+                        attrs[name] = DecodeAttr(attribute.type, raw)
+                except (ValueError, TypeError, struct.error, PacketError) as exc:
+                    raise RecordError(name, f"{name} cannot be decoded: {exc}", "bad_value") from exc
+            return attrs
         for key, values in OrderedDict.items(packet):
             spec = wanted.get(key)
             if spec is None or not values:
@@ -516,10 +567,15 @@ class AccountingServer:
         """
         if packet.code == StatusServer:
             return packet.CreateReply().ReplyPacket()
-        attributes = b"".join(
-            bytes((PROXY_STATE, len(value) + 2)) + value
-            for value in OrderedDict.get(packet, PROXY_STATE, ())
-        )
+        if isinstance(packet, _Request):
+            raw = packet.raw
+            attributes = b"".join(raw[pos : pos + length]
+                                  for kind, pos, length in packet.offsets if kind == PROXY_STATE)
+        else:
+            attributes = b"".join(
+                bytes((PROXY_STATE, len(value) + 2)) + value
+                for value in OrderedDict.get(packet, PROXY_STATE, ())
+            )
         header = struct.pack("!BBH", AccountingResponse, packet.id, 20 + len(attributes))
         authenticator = hashlib.md5(  # noqa: S324 - the RFC 2866 Response Authenticator
             header + packet.authenticator + attributes + packet.secret
