@@ -124,9 +124,27 @@ class FinalizedInvoiceError(RuntimeError):
     """A finalized invoice (or one of its lines) was about to be changed or deleted."""
 
 
+FINALIZING = "realmbill_finalizing_invoices"
+
+
+def finalizing(session: Session, invoice_ids) -> None:
+    """Mark invoices finalized in this transaction: until it commits, their writer may still
+    annotate them (e.g. notes); once committed they are immutable."""
+    session.info.setdefault(FINALIZING, set()).update(invoice_ids)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_finalizing(session: Session, *args) -> None:
+    session.info.pop(FINALIZING, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_finalized_invoices(session: Session, flush_context, instances) -> None:
+    fresh = session.info.get(FINALIZING, ())
     for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Invoice) and obj.id in fresh and obj not in session.deleted:
+            continue
         if isinstance(obj, Invoice):
             _check_invoice(obj, deleted=obj in session.deleted)
         elif isinstance(obj, InvoiceLine):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -48,10 +48,11 @@ from ..plans import spec_of
 from .terms import RealmTerms, apply_terms, load_terms
 
 ZERO = Decimal(0)
-MB = Decimal(10) ** 6
-HOUR = Decimal(3600)
+BASE_UNITS = {"data": "byte", "time": "second"}
+DISPLAY_UNITS = {"byte": ("MB", Decimal(10) ** 6), "second": ("hour", Decimal(3600))}
+SIX_PLACES = Decimal("0.000001")
 PERIOD_WORDS = {"monthly": "month", "quarterly": "quarter", "annual": "year"}
-IN_CHUNK = 900  # ids per IN (...) list
+IN_CHUNK = 5000  # ids per IN (...) list
 
 
 @dataclass
@@ -119,6 +120,13 @@ def _active_in(subscription, period: Period) -> bool:
         subscription.starts_on < period.end and (subscription.ends_on is None or subscription.ends_on > period.start)
 
 
+def id_in(column, ids: list[int]):
+    """``column IN ids``: one array parameter on PostgreSQL (no query text per list length)."""
+    if db.session.connection().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _in_chunks(ids: list[int]):
     for start in range(0, len(ids), IN_CHUNK):
         yield ids[start:start + IN_CHUNK]
@@ -162,7 +170,7 @@ class ChunkData:
             select(Subscription.id, Subscription.account_id, Subscription.plan_version_id,
                    Subscription.status, Subscription.kind, Subscription.starts_on, Subscription.ends_on,
                    Subscription.anchor_on, Subscription.fees_from, Subscription.previous_id)
-            .where(Subscription.account_id.in_(ids), Subscription.starts_on < period.end,
+            .where(id_in(Subscription.account_id, ids), Subscription.starts_on < period.end,
                    (Subscription.ends_on.is_(None)) | (Subscription.ends_on > period.start))
             .order_by(Subscription.account_id, Subscription.id)
         ):
@@ -172,7 +180,7 @@ class ChunkData:
             select(UsageRecord.account_id, UsageRecord.id, UsageRecord.event_time,
                    UsageRecord.bytes_in + UsageRecord.bytes_out, UsageRecord.duration_s,
                    UsageRecord.quantity, UsageRecord.unit)
-            .where(UsageRecord.account_id.in_(ids), UsageRecord.invoice_id.is_(None),
+            .where(id_in(UsageRecord.account_id, ids), UsageRecord.invoice_id.is_(None),
                    UsageRecord.event_time < end)
             .order_by(UsageRecord.id)
         ):
@@ -181,17 +189,17 @@ class ChunkData:
             select(QuotaDraw.account_id, QuotaPool.unit, QuotaDraw.quantity)
             .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
             .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
-            .where(QuotaDraw.account_id.in_(ids), QuotaBalance.period_start >= period.start,
+            .where(id_in(QuotaDraw.account_id, ids), QuotaBalance.period_start >= period.start,
                    QuotaBalance.period_start < period.end)
         ):
             unit = lookup(unit_name)
-            target = {"data": "MB", "time": "hour"}.get(unit.dimension, unit.name)
+            target = BASE_UNITS.get(unit.dimension, unit.name)
             totals = self.pools[account_id]
-            totals[target] = totals.get(target, ZERO) + quantity * unit.size / lookup(target).size
+            totals[target] = totals.get(target, ZERO) + quantity * unit.size
         for row in db.session.execute(
             select(Charge.account_id, Charge.id, Charge.kind, Charge.description, Charge.quantity,
                    Charge.unit, Charge.unit_price, Charge.amount)
-            .where(Charge.account_id.in_(ids), Charge.status == "pending", Charge.charge_on < period.end)
+            .where(id_in(Charge.account_id, ids), Charge.status == "pending", Charge.charge_on < period.end)
             .order_by(Charge.charge_on, Charge.id)
         ):
             self.charges[row[0]].append(row[1:])
@@ -201,7 +209,7 @@ class ChunkData:
         if not wanted:
             return
         versions = db.session.scalars(
-            select(PlanVersion).where(PlanVersion.id.in_(wanted)).options(
+            select(PlanVersion).where(id_in(PlanVersion.id, sorted(wanted))).options(
                 selectinload(PlanVersion.plan), selectinload(PlanVersion.fees),
                 selectinload(PlanVersion.bands), selectinload(PlanVersion.quotas))
         ).all()
@@ -300,10 +308,11 @@ def _usage(draft: InvoiceDraft, data: ChunkData, account_id: int, version: _Vers
     late: dict[str, Decimal] = {}
     for record_id, moment, octets, seconds, quantity, unit in rows:
         bucket = current if moment >= start else late
+        # Exact base units: the rating engine converts once, to the plan's band units.
         if octets:
-            bucket["MB"] = bucket.get("MB", ZERO) + Decimal(octets) / MB
+            bucket["byte"] = bucket.get("byte", ZERO) + octets
         if seconds:
-            bucket["hour"] = bucket.get("hour", ZERO) + Decimal(seconds) / HOUR
+            bucket["second"] = bucket.get("second", ZERO) + seconds
         if unit and quantity is not None:
             bucket[unit] = bucket.get(unit, ZERO) + quantity
         draft.usage_record_ids.append(record_id)
@@ -311,13 +320,22 @@ def _usage(draft: InvoiceDraft, data: ChunkData, account_id: int, version: _Vers
     for unit, quantity in data.pools.get(account_id, {}).items():
         if unit in current:
             current[unit] = max(ZERO, current[unit] - quantity)
-            draft.lines.append(DraftLine("quota", f"Covered by quota pools: {quantity.normalize():f} {unit}",
-                                         quantize_money(ZERO, draft.currency), quantity, unit))
+            shown, shown_unit = _display(quantity, unit)
+            draft.lines.append(DraftLine("quota", f"Covered by quota pools: {shown.normalize():f} {shown_unit}",
+                                         quantize_money(ZERO, draft.currency), shown, shown_unit))
     _rated_lines(draft, compiled, _known(current, compiled), "usage")
     if late:
         # Late usage is rated on its own: its month's included units were given on that
         # month's invoice already.
         _rated_lines(draft, version.late, _known(late, compiled), "late_usage")
+
+
+def _display(quantity: Decimal, unit: str) -> tuple[Decimal, str]:
+    """A base-unit quantity as shown on an invoice line (MB, hours), to the column's scale."""
+    shown = DISPLAY_UNITS.get(unit)
+    if shown is None:
+        return quantity.quantize(SIX_PLACES), unit
+    return (quantity / shown[1]).quantize(SIX_PLACES), shown[0]
 
 
 def _known(usage: dict[str, Decimal], compiled) -> dict[str, Decimal]:
@@ -337,8 +355,13 @@ def _rated_lines(draft, compiled, usage, kind) -> None:
         return
     for line in rate_usage(compiled, usage):
         if isinstance(line, QuotaLine):
-            draft.lines.append(DraftLine("quota", line.explanation, line.amount, line.units, line.unit))
+            draft.lines.append(DraftLine("quota", line.explanation, line.amount, _six(line.units), line.unit))
             continue
         prefix = "late usage, " if kind == "late_usage" else ""
-        draft.lines.append(DraftLine(kind, prefix + line.explanation, line.amount, line.units,
-                                     line.unit, line.price))
+        draft.lines.append(DraftLine(kind, prefix + line.explanation, line.amount, _six(line.units),
+                                     line.unit, _six(line.price)))
+
+
+def _six(value: Decimal | None) -> Decimal | None:
+    """Quantities and prices as stored (six decimal places); amounts are rated exactly."""
+    return None if value is None else value.quantize(SIX_PLACES)
