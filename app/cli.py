@@ -387,8 +387,9 @@ def nas_list(realm_slug):
 @click.option("--port", default=1813)
 @click.option("--batch-max", default=500)
 @click.option("--batch-wait-ms", default=5)
+@click.option("--workers", default=1, help="Listener processes sharing the port (SO_REUSEPORT).")
 @with_appcontext
-def radius_acct_command(realm_slug, host, port, batch_max, batch_wait_ms):
+def radius_acct_command(realm_slug, host, port, batch_max, batch_wait_ms, workers):
     """RADIUS accounting listener: stores usage for the realm and the realms below it."""
     from app.mediation.radius_acct_server import AccountingServer
     from app.services.nas import nas_secrets
@@ -398,6 +399,11 @@ def radius_acct_command(realm_slug, host, port, batch_max, batch_wait_ms):
         realm_id, clients = realm.id, nas_secrets()
     if not clients:
         fail("no NAS clients: add one with `realmbill nas add`")
+    if workers > 1:
+        from app.services.usage.radius_listener import serve_workers
+
+        return serve_workers(current_app._get_current_object(), realm_id, clients, host=host, port=port,
+                             batch_max=batch_max, batch_wait_ms=batch_wait_ms, workers=workers, echo=click.echo)
     store, on_reject = batch_store(current_app._get_current_object(), realm_id)
     server = AccountingServer(host, port, clients, store, batch_max=batch_max,
                               batch_wait_ms=batch_wait_ms, on_reject=on_reject)

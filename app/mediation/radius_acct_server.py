@@ -259,7 +259,8 @@ class AccountingServer:
 
     ``clients`` maps NAS addresses (as they appear as the UDP source) to shared
     secrets (str or bytes). ``port`` 0 picks a free port: read :attr:`address`.
-    The socket is bound when the server is created.
+    The socket is bound when the server is created; with ``reuse_port`` several
+    servers (worker processes) can bind the same port (SO_REUSEPORT).
     """
 
     def __init__(
@@ -275,6 +276,7 @@ class AccountingServer:
         dictionary: Dictionary | None = None,
         require_message_authenticator: bool = False,
         receive_buffer: int = 4 << 20,
+        reuse_port: bool = False,
     ):
         if batch_max < 1:
             raise ValueError("batch_max must be at least 1")
@@ -302,6 +304,10 @@ class AccountingServer:
         self.socket = socket.socket(family, kind, proto)
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            if reuse_port:
+                # Several worker processes on one port: the kernel hashes each sender
+                # (address and port) to one of them, so a NAS's packets stay in order.
+                self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             self.socket.bind(sockaddr)
         except OSError:
             self.socket.close()

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.mediation.counters import CounterError, SessionCounters, meter_delta, to_delta
@@ -326,10 +327,18 @@ class _Sessions:
         rows: dict[str, dict] = {}
         table = RadiusSession.__table__
         ordered = sorted(keys)
-        for start in range(0, len(ordered), 500):
-            query = select(table).where(table.c.session_key.in_(ordered[start:start + 500]))
-            if db.session.connection().dialect.name == "postgresql":
-                query = query.with_for_update()
+        postgres = db.session.connection().dialect.name == "postgresql"
+        size = max(len(ordered), 1) if postgres else 500
+        for start in range(0, len(ordered), size):
+            chunk = ordered[start:start + size]
+            if postgres:
+                # One array parameter: no IN list of hundreds of parameters to parse and plan.
+                # Locked in key order, so two listener workers never wait on each other in a circle.
+                query = select(table).where(
+                    table.c.session_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
+                ).order_by(table.c.session_key).with_for_update()
+            else:
+                query = select(table).where(table.c.session_key.in_(chunk))
             for row in db.session.execute(query).mappings():
                 rows[row["session_key"]] = dict(row)
         return cls(rows)
