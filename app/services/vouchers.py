@@ -571,3 +571,19 @@ def apply_batch_operation(*, action: str, batch_id: int | None = None, serial_fr
     db.session.flush()
     db.session.expire_all()
     return int(changed or 0)
+
+
+# ------------------------------------------------------------------ demo
+def seed_demo_vouchers() -> list[tuple[str, str]]:
+    """Demo data for the current realm: a few active cards worth money and quota.
+
+    Returns the (serial, PIN) pairs so the demo can print them (they are never shown again);
+    does nothing and returns [] when the realm already has voucher batches.
+    """
+    if db.session.scalar(select(func.count(VoucherBatch.id))):
+        return []
+    money_cards = generate_batch(name="Demo cards", count=5, kind="money", amount="10", prefix="DEMO",
+                                 activate=True, created_by="demo")
+    quota_cards = generate_batch(name="Demo data top-ups", count=3, kind="quota", amount="5", unit="GB",
+                                 prefix="DGB", activate=True, created_by="demo")
+    return money_cards.pins[:1] + quota_cards.pins[:1]

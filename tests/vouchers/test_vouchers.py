@@ -225,3 +225,14 @@ def test_bad_input_is_refused_with_field_codes(db, realm_a):
             apply_batch_operation(action="extend", serial_from="NOPE1", serial_to="NOPE2",
                                   expires_at=datetime.now(UTC) + timedelta(days=1))
         assert set(caught.value.errors) == {"serial_from", "serial_to"}
+
+
+def test_demo_vouchers_are_seeded_once(db, realm_a, subscriber):
+    from app.services.vouchers import seed_demo_vouchers
+
+    with realm_context(realm_a.id):
+        shown = seed_demo_vouchers()
+        db.session.commit()
+        assert len(shown) == 2 and seed_demo_vouchers() == []
+        assert redeem_voucher(account_id=subscriber.id, pin=shown[0][1]).amount == D("10")
+        assert sorted(r["total"] for r in batch_report()) == [3, 5]
