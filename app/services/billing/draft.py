@@ -158,6 +158,7 @@ class ChunkData:
         self.pools: dict[int, dict[str, Decimal]] = defaultdict(dict)
         self.charges: dict[int, list[tuple]] = defaultdict(list)
         self.versions: dict[int, _Version] = {}
+        self.fee_lines: dict[tuple, tuple[DraftLine, ...]] = {}
         ids = sorted(set(account_ids))
         for part in _in_chunks(ids):
             self._load(part)
@@ -248,7 +249,15 @@ def _draft_one(account_id: int, data: ChunkData) -> InvoiceDraft | None:
         current, currency = None, data.realm.currency
     draft = InvoiceDraft(account_id, currency, period)
     for subscription in subscriptions:
-        _fees(draft, subscription, data.versions[subscription.plan_version_id], period)
+        # Subscriptions with the same terms get the same fee lines: computed once per chunk.
+        key = (subscription.plan_version_id, subscription.kind, subscription.starts_on, subscription.ends_on,
+               subscription.anchor_on, subscription.fees_from, subscription.previous_id is not None, currency)
+        lines = data.fee_lines.get(key)
+        if lines is None:
+            fees = InvoiceDraft(account_id, currency, period)
+            _fees(fees, subscription, data.versions[subscription.plan_version_id], period)
+            lines = data.fee_lines[key] = tuple(fees.lines)
+        draft.lines.extend(lines)
     if current is not None:
         _usage(draft, data, account_id, data.versions[current.plan_version_id], period)
     for charge_id, kind, description, quantity, unit, unit_price, amount in charges:

@@ -130,12 +130,14 @@ def branding_preview():
     return render("console/_branding_preview.html", values=values)
 
 
+from . import api_keys as _api_keys  # noqa: E402,F401 - registers the API key pages on bp
+from . import audit as _audit  # noqa: E402,F401 - registers the audit log pages on bp
 from . import billing as _billing  # noqa: E402,F401 - registers the billing pages on bp
 from . import collections as _collections  # noqa: E402,F401 - registers the collections pages on bp
+from . import documents as _documents  # noqa: E402,F401 - registers the invoice design and print pages on bp
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning pages on bp
+from . import subscriptions as _subscriptions  # noqa: E402,F401 - registers the subscription pages on bp
+from . import taxes as _taxes  # noqa: E402,F401 - registers the tax and discount pages on bp
 from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on bp
 from . import vouchers as _vouchers  # noqa: E402,F401 - registers the voucher pages on bp
-from . import audit as _audit  # noqa: E402,F401 - registers the audit log pages on bp
-from . import api_keys as _api_keys  # noqa: E402,F401 - registers the API key pages on bp
-from . import documents as _documents  # noqa: E402,F401 - registers the invoice design and print pages on bp
