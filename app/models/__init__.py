@@ -42,6 +42,7 @@ from .api import ApiKey, IdempotencyRecord  # noqa: F401
 from .wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine  # noqa: F401
 from .voucher import AccessGrant, Voucher, VoucherBatch  # noqa: F401
 from .collections import CollectionPolicy, DunningStep  # noqa: F401
+from .enforcement import Enforcement, EnforcementTarget, QuotaNotice  # noqa: F401
 
 __all__ = [
     "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "INVOICE_KINDS", "INVOICE_STATUSES", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",

@@ -52,6 +52,14 @@ class Plan(RealmScoped, Timestamped, db.Model):
     )
     account_template: Mapped[str | None] = mapped_column(String(100))
     resources: Mapped[dict | None] = mapped_column(JSON)
+    # Quota enforcement (app/services/enforcement.py, migration 0013): what happens when the
+    # account's pools run out (overage | shape | suspend), the normal and shaped rate limits
+    # ("up/down", e.g. "10M/10M"), threshold percentages and the pool cascade order.
+    quota_policy: Mapped[str] = mapped_column(String(10), default="overage", server_default="overage")
+    quota_thresholds: Mapped[str] = mapped_column(String(40), default="80,100", server_default="80,100")
+    quota_cascade: Mapped[str | None] = mapped_column(String(100))
+    rate_limit: Mapped[str | None] = mapped_column(String(64))
+    shaped_rate_limit: Mapped[str | None] = mapped_column(String(64))
 
     bundle: Mapped[Bundle | None] = relationship()
     versions: Mapped[list[PlanVersion]] = relationship(

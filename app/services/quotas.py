@@ -7,6 +7,11 @@ balance rows of the touched pools are locked (``SELECT … FOR UPDATE`` on Postg
 order so two ingesters never deadlock) before they are read, so pools shared by many
 accounts end with exact totals under concurrent ingestion. The plan's own included units
 are applied when the period is rated, on what the pools left.
+
+The cascade order is the plan's (``Plan.quota_cascade``, e.g. ``account,cost_centre,realm``
+— the default — or ``realm,account``). After each draw the touched balances are handed to
+app/services/enforcement.py (thresholds, exhaustion and the plan's policy); top-ups hand
+the pool over too, so a restored quota lifts its enforcements.
 """
 
 from __future__ import annotations
@@ -125,6 +130,9 @@ def top_up_pool(pool_id: int, *, quantity: Decimal, on: date) -> QuotaBalance:
         topped_up=locked["topped_up"] + quantity))
     balance = db.session.get(QuotaBalance, balance_id)
     db.session.refresh(balance)
+    from .enforcement import lift_for_pool
+
+    lift_for_pool(pool, on=on, reason="topped_up")
     return balance
 
 
@@ -160,28 +168,97 @@ def draw_usage(rows: list[dict]) -> int:
         return _draw(rows)
 
 
+CASCADE_LEVELS = ("account", "cost_centre", "cost_centre_top_down", "realm")
+DEFAULT_CASCADE = ("account", "cost_centre", "realm")
+
+
+def parse_cascade(text: str | None) -> tuple[str, ...]:
+    """A plan's cascade order: comma-separated levels (``cost_centre`` walks from the
+    account's centre up to the root, ``cost_centre_top_down`` from the root down)."""
+    if not text or not text.strip():
+        return DEFAULT_CASCADE
+    levels = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not levels or any(level not in CASCADE_LEVELS for level in levels) or len(set(levels)) != len(levels) \
+            or {"cost_centre", "cost_centre_top_down"} <= set(levels):
+        raise Invalid({"quota_cascade": ["invalid"]})
+    return levels
+
+
+class _Pools:
+    """The pools of some realms, indexed for cascades."""
+
+    def __init__(self, realm_ids: set[int]) -> None:
+        self.centres = {c.id: c for c in db.session.scalars(
+            select(CostCentre).where(CostCentre.realm_id.in_(realm_ids)))}
+        self.pools = list(db.session.scalars(
+            select(QuotaPool).where(QuotaPool.realm_id.in_(realm_ids)).order_by(QuotaPool.id)))
+        self.by_account = defaultdict(list)
+        self.by_centre = defaultdict(list)
+        self.by_realm = defaultdict(list)
+        for pool in self.pools:
+            {"account": self.by_account, "cost_centre": self.by_centre, "realm": self.by_realm}[pool.scope][
+                pool.account_id or pool.cost_centre_id or pool.realm_id].append(pool)
+
+    def cascade(self, account: Account, order: tuple[str, ...] = DEFAULT_CASCADE) -> list[QuotaPool]:
+        centres = []
+        node = self.centres.get(account.cost_centre_id)
+        while node is not None:
+            centres.append(node)
+            node = self.centres.get(node.parent_id)
+        chain: list[QuotaPool] = []
+        for level in order:
+            if level == "account":
+                chain.extend(self.by_account[account.id])
+            elif level == "realm":
+                chain.extend(self.by_realm[account.realm_id])
+            else:
+                for centre in centres if level == "cost_centre" else reversed(centres):
+                    chain.extend(self.by_centre[centre.id])
+        return chain
+
+
+def account_chain(account: Account, *, dimension: str | None = None) -> list[QuotaPool]:
+    """The pools ``account`` draws on, in its plan's cascade order (of one dimension)."""
+    from .enforcement import account_plans
+
+    plan = account_plans([account.id]).get(account.id)
+    with all_realms():
+        chain = _Pools({account.realm_id}).cascade(account, parse_cascade(plan.quota_cascade if plan else None))
+    if dimension is not None:
+        chain = [p for p in chain if lookup(p.unit).dimension == dimension]
+    return chain
+
+
+def remaining_for(account: Account, *, dimension: str, on: date) -> Decimal:
+    """What the account's cascade still holds of ``dimension`` on ``day`` (in the base unit)."""
+    base = lookup({"data": "MB", "time": "hour"}.get(dimension, "MB"))
+    total = ZERO
+    for pool in account_chain(account, dimension=dimension):
+        remaining, _available = peek_balance(pool, on)
+        if remaining > 0:
+            total += remaining * lookup(pool.unit).size / base.size
+    return total
+
+
 def _draw(rows: list[dict]) -> int:
+    from . import enforcement
+
     account_ids = sorted({r["account_id"] for r in rows})
     accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(account_ids)))}
     realm_ids = {a.realm_id for a in accounts.values()}
-    centres = {c.id: c for c in db.session.scalars(select(CostCentre).where(CostCentre.realm_id.in_(realm_ids)))}
-    pools = list(db.session.scalars(select(QuotaPool).where(QuotaPool.realm_id.in_(realm_ids)).order_by(QuotaPool.id)))
+    index = _Pools(realm_ids)
+    pools = index.pools
     if not pools:
         return 0
-    by_account = defaultdict(list)
-    by_centre = defaultdict(list)
-    by_realm = defaultdict(list)
-    for pool in pools:
-        {"account": by_account, "cost_centre": by_centre, "realm": by_realm}[pool.scope][
-            pool.account_id or pool.cost_centre_id or pool.realm_id].append(pool)
+    plans = enforcement.account_plans(account_ids)
 
     def cascade(account: Account) -> list[QuotaPool]:
-        chain = list(by_account[account.id])
-        node = centres.get(account.cost_centre_id)
-        while node is not None:
-            chain.extend(by_centre[node.id])
-            node = centres.get(node.parent_id)
-        return chain + by_realm[account.realm_id]
+        plan = plans.get(account.id)
+        try:
+            order = parse_cascade(plan.quota_cascade if plan else None)
+        except Invalid:
+            order = DEFAULT_CASCADE
+        return index.cascade(account, order)
 
     # Usage per (account, dimension, period of the leading pool), in the leading pool's unit:
     # the first pool of a matching unit in the account's cascade leads that usage's draw.
@@ -207,6 +284,7 @@ def _draw(rows: list[dict]) -> int:
                 balance_ids[(pool.id, start)] = _balance_id(pool, start)
     table = QuotaBalance.__table__
     locked = {b["id"]: b for b in _lock(table.c.id.in_(sorted(set(balance_ids.values()))))}
+    used_before = {balance_id: balance["used"] for balance_id, balance in locked.items()}
 
     draws: dict[tuple[int, int], Decimal] = defaultdict(lambda: ZERO)
     for (account_id, lead_id, start), quantity in sorted(demand.items()):
@@ -225,6 +303,21 @@ def _draw(rows: list[dict]) -> int:
     for balance in locked.values():
         db.session.execute(update(table).where(table.c.id == balance["id"]).values(used=balance["used"]))
     _record_draws(draws, locked)
+    # Thresholds, exhaustion and the plans' policies, decided on the locked figures.
+    exhausted = []
+    for account_id, lead_id, start in sorted(demand):
+        chain = _same_dimension(chains[account_id], pool_by_id[lead_id])
+        left = [locked[balance_ids[(pool.id, start)]] for pool in chain]
+        if all(b["opening"] + b["topped_up"] - b["used"] <= 0 for b in left):
+            exhausted.append(enforcement.Exhaustion(
+                account=accounts[account_id], dimension=lookup(pool_by_id[lead_id].unit).dimension,
+                period_start=start, period_end=left[0]["period_end"], pool_id=chain[-1].id))
+    drawers = defaultdict(set)
+    for balance_id, account_id in draws:
+        drawers[balance_id].add(account_id)
+    enforcement.after_draw(
+        [(pool_by_id[b["pool_id"]], b, used_before[b["id"]], drawers[b["id"]]) for b in locked.values()],
+        exhausted, plans)
     return len(locked)
 
 
