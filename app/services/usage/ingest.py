@@ -371,6 +371,32 @@ class _Sessions:
             self.changed.add(key)
         return event
 
+    def _update_postgres(self) -> None:
+        """All changed sessions in one UPDATE … FROM unnest(arrays), not one statement each."""
+        keys = sorted(self.changed)
+        rows = [self.rows[key] for key in keys]
+        columns = {
+            "id": [r["id"] for r in rows],
+            "framed_ip": [r["framed_ip"] for r in rows],
+            "last_event_at": [r["last_event_at"] for r in rows],
+            "stopped_at": [r["stopped_at"] for r in rows],
+            "total_in": [r["total_in"] for r in rows],
+            "total_out": [r["total_out"] for r in rows],
+            "total_time": [r["total_time"] for r in rows],
+        }
+        raw = db.session.connection().connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "UPDATE radius_sessions AS s SET framed_ip = v.framed_ip, last_event_at = v.last_event_at, "
+                "stopped_at = v.stopped_at, total_in = v.total_in, total_out = v.total_out, "
+                "total_time = v.total_time "
+                "FROM unnest(%(id)s::integer[], %(framed_ip)s::varchar[], %(last_event_at)s::timestamptz[], "
+                "%(stopped_at)s::timestamptz[], %(total_in)s::bigint[], %(total_out)s::bigint[], "
+                "%(total_time)s::bigint[]) AS v(id, framed_ip, last_event_at, stopped_at, total_in, "
+                "total_out, total_time) WHERE s.id = v.id",
+                columns,
+            )
+
     def close_nas(self, nas: str | None, moment: datetime) -> None:
         if nas:
             self.closed_nas.append((nas, moment))
@@ -379,7 +405,9 @@ class _Sessions:
         table = RadiusSession.__table__
         if self.new:
             db.session.execute(insert(table), list(self.new.values()))
-        if self.changed:
+        if self.changed and db.session.connection().dialect.name == "postgresql":
+            self._update_postgres()
+        elif self.changed:
             fields = ("framed_ip", "last_event_at", "stopped_at", "total_in", "total_out", "total_time")
             statement = update(table).where(table.c.id == bindparam("row_id")).values(
                 {name: bindparam(f"new_{name}") for name in fields}

@@ -1,6 +1,6 @@
 """Parse rate of the CDR CSV parser (a measurement, not a test).
 
-    .venv/bin/python -m tests.mediation.bench_cdr [ROWS]
+    .venv/bin/python -m bench.cdr_parse [ROWS]
 
 Writes ROWS (default 1,000,000) generated CDR lines to a temporary file (90 MB for
 a million: 90 % network records with IPs, 10 % SMS records with unit/quantity),
@@ -15,6 +15,8 @@ from pathlib import Path
 
 from app.mediation.cdr_csv import parse_cdr
 from app.mediation.records import UsageEvent
+
+from ._common import Figures
 
 HEADER = "record_id,username,ip,start,duration_s,bytes_in,bytes_out,unit,quantity,destination\n"
 
@@ -36,7 +38,7 @@ def write_rows(path: Path, rows: int) -> None:
 
 def measure(path: Path) -> tuple[int, int, float]:
     events = rejects = 0
-    began = time.perf_counter()
+    began = time.perf_counter()  # wall time: the machine may be loaded (see bench/README.md)
     with open(path, newline="", encoding="utf-8") as stream:
         for item in parse_cdr(stream, path.name, UTC):
             if type(item) is UsageEvent:
@@ -52,10 +54,9 @@ def main() -> None:
         path = Path(tmp) / "cdr.csv"
         write_rows(path, rows)
         events, rejects, seconds = measure(path)
-    print(
-        f"{events + rejects:,} rows ({events:,} events, {rejects:,} rejects) "
-        f"in {seconds:.2f} s: {(events + rejects) / seconds:,.0f} rows/s"
-    )
+    figures = Figures("CDR CSV parse (parse_cdr)", "rows/s")
+    figures.add("parse_cdr", events + rejects, seconds, f"{events:,} events, {rejects:,} rejects")
+    figures.print()
 
 
 if __name__ == "__main__":
