@@ -14,6 +14,8 @@ from app.services.mail import (
 )
 from app.services.uow import unit_of_work
 
+from .scheduler import periodic
+
 
 def _app_stack() -> ExitStack:
     stack = ExitStack()
@@ -42,6 +44,7 @@ def send_mail_job(mail_id: int) -> str:
         return deliver_now(mail_id)
 
 
+@periodic("mail-retry", every_seconds=600, queue="mail")
 def retry_pending_mail_job() -> int:
     """Scheduler sweep: try every queued or failed message again; returns how many were sent."""
     with _app_stack():

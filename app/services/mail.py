@@ -17,7 +17,7 @@ import smtplib
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
@@ -236,8 +236,12 @@ def record_mail_failure(mail_id: int, error: str) -> None:
         db.session.flush()
 
 
-def pending_mail_ids(*, limit: int = 500) -> list[int]:
-    """Messages still to deliver (queued or failed), oldest first: the retry sweep."""
+def pending_mail_ids(*, limit: int = 500, settle_minutes: int = 5) -> list[int]:
+    """Messages still to deliver, oldest first (the retry sweep): failed ones, and queued
+    ones older than ``settle_minutes`` (their own job is not merely still running)."""
+    settled = datetime.now(UTC) - timedelta(minutes=settle_minutes)
     return list(db.session.scalars(
-        select(MailMessage.id).where(MailMessage.status.in_(("queued", "failed")), MailMessage.attempts < 10)
+        select(MailMessage.id).where(
+            MailMessage.attempts < 10,
+            (MailMessage.status == "failed") | ((MailMessage.status == "queued") & (MailMessage.created_at < settled)))
         .order_by(MailMessage.id).limit(limit)))

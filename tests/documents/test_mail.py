@@ -123,3 +123,25 @@ def test_realm_smtp_refuses_an_unverified_certificate(db, app, realm_a, smtps_se
     with pytest.raises(MailDeliveryFailed, match="CERTIFICATE_VERIFY_FAILED"):
         send_mail_job(mail_id)  # the test CA is not trusted without MAIL_CA_FILE
     assert smtps_server.messages == []
+
+
+def test_retry_sweep_sends_failed_and_queued_messages_once(db, app, mail_to_smtp_server):
+    from workers.mail import retry_pending_mail_job
+    from workers.scheduler import TASKS
+
+    assert TASKS["mail-retry"].func is retry_pending_mail_job
+    for n in range(2):
+        send_mail(to=f"late{n}@example.org", subject=f"Late {n}", text="x")
+    db.session.info.pop("realmbill_after_commit", None)  # the jobs were lost (e.g. a worker died)
+    db.session.commit()
+    assert retry_pending_mail_job() == 0  # too fresh: their own jobs may still be running
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    db.session.execute(update(MailMessage).values(created_at=datetime.now(UTC) - timedelta(minutes=10)))
+    db.session.commit()
+    assert mail_to_smtp_server.messages == []
+    assert retry_pending_mail_job() == 2
+    assert retry_pending_mail_job() == 0
+    assert sorted(m["Subject"] for m in mail_to_smtp_server.messages) == ["Late 0", "Late 1"]
