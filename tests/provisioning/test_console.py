@@ -114,3 +114,33 @@ def test_subscriber_auth_page(db, realm_a, realm_client):
     assert ok.status_code == 303
     page = console.get("/console/provisioning/authentication").get_data(as_text=True)
     assert "s3cret-r" not in page and "••• set" in page
+
+
+def test_plan_processing_services_and_payment(db, realm_a, create_account, realm_client, backend, provisioned_plan):
+    from app.models import Plan
+    from app.models.provisioning import Service
+
+    with realm_context(realm_a.id):
+        db.session.add(Plan(code="biz", name="Business", currency="EUR"))
+        db.session.commit()
+        biz_id = db.session.scalar(select(Plan.id).where(Plan.code == "biz"))
+    console = _console(realm_client, realm_a, "owner@alpha.example")
+    assert "home-user" in console.get("/console/provisioning/plans").get_data(as_text=True)
+    both = console.post("/console/provisioning/plans", {
+        "plan_id": str(biz_id), "module_id": str(provisioned_plan["module"]),
+        "account_template": "biz", "resources": "storage: 10GB"})
+    assert both.status_code == 422
+    assert console.post("/console/provisioning/plans", {
+        "plan_id": str(biz_id), "module_id": str(provisioned_plan["module"]),
+        "resources": "storage: 10GB\nmailboxes: 5"}).status_code == 303
+    with realm_context(realm_a.id):
+        db.session.expire_all()
+        assert db.session.get(Plan, biz_id).resources == {"storage": "10GB", "mailboxes": 5}
+    create_account(realm_a, "abe", password="service-pw-1")
+    assert console.post("/console/provisioning/services/order",
+                        {"username": "abe", "plan_id": str(biz_id)}).status_code == 303
+    with realm_context(realm_a.id):
+        service_id = db.session.scalar(select(Service.id))
+    assert "abe" in console.get("/console/provisioning/services").get_data(as_text=True)
+    assert console.post(f"/console/provisioning/services/{service_id}/paid").status_code == 303
+    assert backend.state("abe") == {"status": "active", "plan": "biz"}

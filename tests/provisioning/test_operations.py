@@ -219,3 +219,27 @@ def test_module_secrets_are_encrypted_and_kept_when_blank(db, realm_a, slapd):
         checked = check_module(module.id)
         assert checked.last_check_ok, checked.last_check_message
         db.session.commit()
+
+
+def test_payment_received_orders_and_provisions_subscribed_services(db, realm_a, create_account, backend, provisioned_plan):
+    from datetime import date
+
+    from app.models import Plan, PlanVersion, Subscription
+    from app.services.events import emit
+
+    account = create_account(realm_a, "pia", password="service-pw-1")
+    with realm_context(realm_a.id):
+        plan = db.session.get(Plan, provisioned_plan["plan"])
+        version = PlanVersion(plan=plan, number=1, effective_from=date(2026, 1, 1))
+        db.session.add(version)
+        db.session.flush()
+        db.session.add(Subscription(account_id=account.id, plan_version_id=version.id, status="ordered",
+                                    starts_on=date(2026, 12, 1)))
+        db.session.commit()
+        emit("payment.received", account=account.id, data={"amount": "20.00"})
+        emit("payment.received", account=account.id, data={"amount": "5.00"})  # again: no second service
+        db.session.commit()
+        services_ = list(db.session.scalars(select(Service)))
+    assert [s.status for s in services_] == ["active"]
+    assert backend.state("pia") == {"status": "active", "plan": "home"}
+    assert backend.calls() == ["create"]

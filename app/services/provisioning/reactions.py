@@ -19,6 +19,11 @@ REACTIONS = {
 
 
 def on_event(event: Event) -> None:
+    if event.type == "payment.received" and event.account_id is not None:
+        _payment_received(event.account_id)
+        return
+    if event.type == "account.plan_changed" and event.account_id is not None:
+        _follow_plan_change(event)
     reaction = REACTIONS.get(event.type)
     if reaction is None or event.account_id is None:
         return
@@ -34,3 +39,31 @@ def on_event(event: Event) -> None:
             apply_success(service, kind)
             continue
         queue_operation(service.id, kind, reason=event.type)
+
+
+def _payment_received(account_id: int) -> None:
+    """Money came in: the account's subscriptions get their services, and ordered services
+    are paid (they go in progress and their ``create`` is queued)."""
+    from .services import account_services, mark_paid, sync_account_services
+
+    sync_account_services(account_id)
+    for service in account_services(account_id, ("ordered",)):
+        mark_paid(service.id)
+
+
+def _follow_plan_change(event: Event) -> None:
+    """A plan change replaces the subscription: its services follow to the new one."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Subscription
+    from app.models.provisioning import Service
+
+    new_id = (event.data or {}).get("subscription_id")
+    new = db.session.scalar(select(Subscription).where(Subscription.id == new_id)) if new_id else None
+    if new is None or new.previous_id is None:
+        return
+    for service in db.session.scalars(select(Service).where(Service.subscription_id == new.previous_id)):
+        service.subscription_id = new.id
+        service.plan_id = new.plan_version.plan_id
+    db.session.flush()

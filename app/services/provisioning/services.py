@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Account, Plan, Subscription
 from app.models.base import utcnow
-from app.models.provisioning import Service
+from app.models.provisioning import ProcessingModule, Service
 from app.models.realm import Realm
 from app.security.secrets import secret_box
 from provisioning_adapters.base import ServiceSpec
@@ -83,6 +83,23 @@ def order_service_for_subscription(subscription_id: int) -> Service:
         raise NotFound("subscription")
     return order_service(account_id=subscription.account_id, plan_id=subscription.plan_version.plan_id,
                          subscription_id=subscription.id)
+
+
+def sync_account_services(account_id: int) -> list[Service]:
+    """Order a service for each of the account's current subscriptions whose plan has a
+    processing module and no service yet (disabled modules are skipped)."""
+    created = []
+    subscriptions = db.session.scalars(select(Subscription).where(
+        Subscription.account_id == account_id, Subscription.status.not_in(("cancelled", "ended"))))
+    for subscription in list(subscriptions):
+        plan = subscription.plan_version.plan
+        module = db.session.get(ProcessingModule, plan.processing_module_id) if plan.processing_module_id else None
+        if module is None or not module.enabled:
+            continue
+        if db.session.scalar(select(Service.id).where(Service.subscription_id == subscription.id)):
+            continue
+        created.append(order_service_for_subscription(subscription.id))
+    return created
 
 
 def mark_paid(service_id: int) -> Service:

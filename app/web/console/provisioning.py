@@ -286,3 +286,64 @@ def subscriber_authentication():
         return render("console/subscriber_auth.html", values=values, errors=field_messages(exc),
                       secret_set=bool(row and row.secret_enc), saved=None), 422
     return navigate(url_for("console.subscriber_authentication", saved=1))
+
+
+# ------------------------------------------------------------------ plans and services
+@bp.route("/provisioning/plans", methods=["GET", "POST"])
+@staff_required("manage_plans")
+def provisioning_plans():
+    from app.services.provisioning import plans as plan_services
+
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        plan_id = optional_int("plan_id")
+        try:
+            plan_services.set_plan_processing(
+                plan_id or 0, module_id=optional_int("module_id"),
+                account_template=optional_text("account_template"),
+                resources=plan_services.parse_resources(request.form.get("resources")))
+        except Invalid as exc:
+            errors, status = {plan_id: field_messages(exc)}, 422
+        else:
+            return navigate(url_for("console.provisioning_plans"))
+    return render("console/provisioning_plans.html", plans=plan_services.list_plans(), errors=errors,
+                  modules=module_services.list_modules(),
+                  format_resources=plan_services.format_resources), status
+
+
+@bp.route("/provisioning/services")
+@staff_required()
+def provisioning_services():
+    from app.services.provisioning.plans import list_plans
+    from app.services.provisioning.services import list_services
+
+    return render("console/provisioning_services.html", services=list_services(), plans=list_plans(),
+                  error=request.args.get("error"))
+
+
+@bp.route("/provisioning/services/order", methods=["POST"])
+@staff_required("manage_accounts")
+def order_provisioning_service():
+    from app.services.accounts import list_accounts
+    from app.services.errors import NotAllowed, NotFound
+    from app.services.provisioning.services import order_service
+
+    username = text("username").lower()
+    account = next((a for a in list_accounts(search=username) if a.username == username), None)
+    try:
+        if account is None:
+            raise NotFound("account")
+        order_service(account_id=account.id, plan_id=optional_int("plan_id") or 0)
+    except (NotFound, NotAllowed) as exc:
+        return navigate(url_for("console.provisioning_services", error=exc.code))
+    return navigate(url_for("console.provisioning_services"))
+
+
+@bp.route("/provisioning/services/<int:service_id>/paid", methods=["POST"])
+@staff_required("finance")
+def mark_provisioning_service_paid(service_id: int):
+    from app.services.provisioning.services import mark_paid
+
+    mark_paid(service_id)
+    return navigate(url_for("console.provisioning_services"))
