@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.servers.ftpd",
     "tests.servers.http_echo",
     "tests.servers.telnetd",
+    "tests.servers.nas",
 ]
 
 

@@ -180,15 +180,20 @@ def after_draw(touched: list[tuple[QuotaPool, dict, Decimal, set[int]]], exhaust
 
 
 def _insert_once(table, values: dict, keys: list[str]) -> int | None:
-    """Insert ``values`` unless a row with the same unique ``keys`` exists; the new id or None."""
+    """Insert ``values`` unless a row with the same unique ``keys`` exists; the new id or None.
+
+    Looked up first: callers hold the pool balances locked, so a concurrent ingester
+    that drew before us has committed its row and we see it without inserting (an insert
+    that conflicts would wait for a job that holds the row locked). The conflict clause
+    covers the rest."""
+    condition = [table.c[k] == values[k] for k in keys]
+    if db.session.execute(select(table.c.id).where(*condition)).first() is not None:
+        return None
     if db.session.connection().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return db.session.execute(pg_insert(table).values(values).on_conflict_do_nothing(
             index_elements=keys).returning(table.c.id)).scalar()
-    condition = [table.c[k] == values[k] for k in keys]
-    if db.session.execute(select(table.c.id).where(*condition)).first() is not None:
-        return None
     return db.session.execute(insert(table).values(values)).inserted_primary_key[0]
 
 
@@ -362,7 +367,7 @@ def apply_enforcement(enforcement_id: int) -> Enforcement:
             _shape(_target(enforcement, session, "coa"), session, enforcement.rate_limit)
         _reprovision(enforcement.account_id, reason="quota.exhausted")
     db.session.flush()
-    _settle(enforcement, after_send=True)
+    _settle(enforcement)
     db.session.flush()
     return enforcement
 
@@ -378,7 +383,7 @@ def _reprovision(account_id: int, *, reason: str) -> None:
         queue_operation(service_id, "update_details", reason=reason)
 
 
-def _settle(enforcement: Enforcement, *, after_send: bool = False) -> None:
+def _settle(enforcement: Enforcement) -> None:
     """Derive the enforcement's state from its targets."""
     targets = [t for t in enforcement.targets if t.action != "restore"]
     live = {}
@@ -395,12 +400,12 @@ def _settle(enforcement: Enforcement, *, after_send: bool = False) -> None:
         else:
             enforcement.state = "disconnected"
         return
-    if after_send and enforcement.attempts <= 1 and any(t.state == "sent" for t in live.values()):
+    unanswered = all(t.state in ("failed", "unanswered") for t in live.values() if t.state != "confirmed")
+    if enforcement.attempts <= 1 and not unanswered:
         enforcement.state = "sent"
     else:
-        enforcement.state = "retrying"
-        if all(t.state in ("failed", "unanswered") for t in live.values() if t.state != "confirmed"):
-            enforcement.last_error = "nas_unreachable"
+        enforcement.state = "retrying"  # re-sent, or to be re-sent by the periodic check
+    enforcement.last_error = "nas_unreachable" if unanswered else None
 
 
 def _observe(target: EnforcementTarget, enforcement: Enforcement) -> None:
