@@ -82,3 +82,30 @@ def test_other_realms_invoice_pdf_is_a_404(db, realm_a, realm_b, realm_client, j
     client = _client(realm_client, realm_b)
     assert client.get(f"/console/invoices/{invoice_id}/pdf").status_code == 404
     assert client.get(f"/console/invoices/{invoice_id}/facturx.xml").status_code == 404
+
+
+def test_mail_settings_page_stores_the_password_encrypted_and_sends_a_test(
+        db, app, realm_a, realm_client, smtps_server):
+    client = _client(realm_client, realm_a)
+    assert client.get("/console/mail-settings").status_code == 200
+    bad = client.post("/console/mail-settings", {"smtp_host": "localhost", "smtp_port": "99999",
+                                                  "smtp_security": "starttls"})
+    assert bad.status_code == 422
+    saved = client.post("/console/mail-settings", {
+        "smtp_host": "localhost", "smtp_port": str(smtps_server.port), "smtp_security": "starttls",
+        "smtp_user": "mailer", "smtp_password": "mail-secret", "mail_from": "Alpha <billing@alpha.example>"})
+    assert saved.status_code == 303
+    page = client.get("/console/mail-settings").get_data(as_text=True)
+    assert "mail-secret" not in page and "leave empty to keep it" in page
+    with realm_context(realm_a.id):
+        stored = db.session.scalar(select(DocumentSettings))
+        assert stored.smtp_password_enc and "mail-secret" not in stored.smtp_password_enc
+    smtps_server.clear()
+    saved_ca = app.config.get("MAIL_CA_FILE")
+    app.config["MAIL_CA_FILE"] = smtps_server.ca_file
+    try:
+        assert client.post("/console/mail-settings/test").status_code == 303
+    finally:
+        app.config["MAIL_CA_FILE"] = saved_ca
+    [msg] = smtps_server.messages
+    assert msg.rcpt_tos == ["owner@alpha.example"] and msg.mail_from == "billing@alpha.example"

@@ -352,6 +352,9 @@ def mail_invoices(invoice_ids: list[int]) -> list[int]:
         return []
     invoices = db.session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids),
                                                         Invoice.status != "draft")).all()
+    # Usually the documents job stored the PDFs already; if this job runs first, it renders
+    # the missing ones in one batch (the stored document wins either way).
+    render_invoices([i.id for i in invoices if _delivers_by_mail(realm, i.account)])
     mail_ids = []
     for invoice in invoices:
         account = invoice.account

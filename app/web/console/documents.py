@@ -172,3 +172,57 @@ def print_queue():
         return navigate(url_for("console.print_queue", printed=count))
     return render("console/print_queue.html", rows=invoices_awaiting_print(),
                   printed=request.args.get("printed"))
+
+
+# ------------------------------------------------------------------ outgoing mail
+def _mail_values(settings: DocumentSettings) -> dict:
+    return {"smtp_host": settings.smtp_host or "", "smtp_port": settings.smtp_port or "",
+            "smtp_security": settings.smtp_security or "starttls", "smtp_user": settings.smtp_user or "",
+            "mail_from": settings.mail_from or ""}
+
+
+@bp.route("/mail-settings", methods=["GET", "POST"])
+@staff_required("manage_realm")
+def mail_settings():
+    """The realm's own SMTP server (empty host: the platform's); the password is never shown."""
+    from app.services.mail import set_smtp_settings
+
+    settings = peek_document_settings()
+    values, errors, status = _mail_values(settings), {}, 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        port_text = (request.form.get("smtp_port") or "").strip()
+        port = int(port_text) if port_text.isdigit() else None
+        if port_text and port is None:
+            errors = {"smtp_port": ["invalid"]}
+        else:
+            try:
+                set_smtp_settings(host=request.form.get("smtp_host"), port=port,
+                                  security=request.form.get("smtp_security", "starttls"),
+                                  user=request.form.get("smtp_user"),
+                                  password=request.form.get("smtp_password") or None,
+                                  mail_from=request.form.get("mail_from"),
+                                  keep_password=not request.form.get("remove_password"))
+                return navigate(url_for("console.mail_settings", saved=1))
+            except Invalid as exc:
+                errors = exc.errors
+        status = 422
+    security_options = [("starttls", _l("STARTTLS")), ("ssl", _l("TLS (implicit)")), ("none", _l("None (local relay only)"))]
+    return render("console/mail_settings.html", values=values, errors=_messages(errors),
+                  has_password=bool(settings.smtp_password_enc), security_options=security_options,
+                  saved=request.args.get("saved"), sent=request.args.get("sent")), status
+
+
+@bp.route("/mail-settings/test", methods=["POST"])
+@staff_required("manage_realm")
+def mail_settings_test():
+    """Send a test message to the signed-in staff member (delivered after this request)."""
+    from flask_babel import gettext as _
+    from flask_login import current_user
+
+    from app.services.mail import send_mail
+
+    send_mail(to=current_user.email, subject=_("Test message from %(realm)s", realm=g.realm.name),
+              text=_("This is a test of the outgoing mail settings of %(realm)s.", realm=g.realm.name),
+              realm=g.realm.id)
+    return navigate(url_for("console.mail_settings", sent=1))
