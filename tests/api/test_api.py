@@ -292,3 +292,16 @@ def test_console_creates_shows_once_and_revokes(db, realm_a, realm_client):
         db.session.expire_all()
         assert db.session.get(ApiKey, key.id).revoked_at is not None
     assert "revoked" in client.get("/console/api-keys").get_data(as_text=True)
+
+
+def test_usage_batch_of_ten_thousand_records(db, realm_a, api, create_account):
+    create_account(realm_a, "bulk")
+    client = api(realm_a, scopes=["usage:write"])
+    records = [{"id": f"b{i}", "username": "bulk", "event_time": "2026-10-05T10:00:00Z", "bytes_in": i}
+               for i in range(10_000)]
+    first = client.post("/usage/batch", {"records": records}).get_json()
+    assert (first["accepted"], first["duplicates"], first["rejected"]) == (10_000, 0, 0)
+    replay = client.post("/usage/batch", {"records": records}).get_json()
+    assert (replay["accepted"], replay["duplicates"]) == (0, 10_000)
+    with realm_context(realm_a.id):
+        assert db.session.scalar(select(func.sum(UsageRecord.bytes_in))) == sum(range(10_000))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, String, bindparam, func, select
 
 from app.extensions import db
 from app.mediation.records import UsageEvent
@@ -83,13 +83,20 @@ def _event(record: dict, realm_id: int) -> tuple[UsageEvent | None, list[tuple[s
 
 
 def _stored(ids: list[str]) -> set[str]:
+    """Which of ``ids`` are stored. Records attributed to a realm below this one are stored
+    there, so every realm is searched (the ids carry this realm's id: no other realm matches)."""
+    if not ids:
+        return set()
+    query = select(UsageRecord.source_record_id).where(UsageRecord.source == SOURCE)
+    if db.session.connection().dialect.name == "postgresql":
+        # One array parameter, joined as a set (a long IN list is compared row by row).
+        wanted = select(func.unnest(bindparam("ids", ids, type_=ARRAY(String)))).scalar_subquery()
+        return set(db.session.scalars(query.where(UsageRecord.source_record_id.in_(wanted))
+                                      .execution_options(all_realms=True)))
     found: set[str] = set()
     for start in range(0, len(ids), 500):
-        # Records attributed to a realm below this one are stored there: look in every realm
-        # (the ids carry this realm's id, so nothing of another realm can match).
         found.update(db.session.scalars(
-            select(UsageRecord.source_record_id)
-            .where(UsageRecord.source == SOURCE, UsageRecord.source_record_id.in_(ids[start:start + 500]))
+            query.where(UsageRecord.source_record_id.in_(ids[start:start + 500]))
             .execution_options(all_realms=True)))
     return found
 
