@@ -35,3 +35,17 @@ def test_theme_overrides_and_falls_back(db, realm_a, realm_b):
     assert "BRAVO NET" not in render_html("receipt.html", RECEIPT, realm=realm_a).upper().replace(
         "ALPHA NET", "")
     assert "Alpha Net" in pdf_text(render_pdf("receipt.html", RECEIPT, realm=realm_a))
+
+
+def test_receipt_helper_renders_in_the_realms_language(db, realm_a):
+    from datetime import date
+
+    from app.services.documents.receipts import render_receipt_pdf
+
+    realm_a.locale = "de"
+    context = {**RECEIPT, "receipt": {**RECEIPT["receipt"], "date": date(2026, 10, 31),
+                                      "allocations": [{"number": "INV-000001", "amount": "12.50 USD"}]}}
+    context.pop("fmt_date")
+    text = pdf_text(render_receipt_pdf(context, realm_a))
+    assert "INV-000001" in text and "12.50 USD" in text and "R-7" in text
+    assert "31.10.2026" in text  # dates in the realm's language
