@@ -62,7 +62,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from app.mediation.records import Reject, UsageEvent
+from app.mediation.records import Reject, UsageEvent, new_event
 
 WRAP = 1 << 32
 """Modulus of a 32-bit RADIUS counter (one gigaword)."""
@@ -191,13 +191,13 @@ def to_delta(
     if event.counting == "record":
         return event, prev
     d, new, notes = delta(prev, PacketCounters.from_event(event))
-    out = replace(
-        event,
-        bytes_in=d.bytes_in,
-        bytes_out=d.bytes_out,
-        duration_s=d.duration_s,
-        counting="record",
-        notes=event.notes + notes,
+    # new_event: the same as dataclasses.replace(event, bytes_in=…, …, counting="record",
+    # notes=…) without re-running the frozen dataclass's __init__ (the listener's hot path).
+    out = new_event(
+        event.source, event.source_record_id, event.username, event.ip, event.nas,
+        event.session_id, event.status, event.event_time, event.start, d.duration_s,
+        d.bytes_in, d.bytes_out, event.quantity, event.unit, event.destination, event.file,
+        event.line, event.notes + notes, event.session_key, "record",
     )
     return out, new
 
