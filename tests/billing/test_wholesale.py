@@ -169,3 +169,19 @@ def test_provider_console_totals_and_drill_down(db, provider_realm, realm_a, vis
     other = realm_client(realm_a)
     other.login_staff("owner@alpha.example")
     assert other.get("/provider/wholesale").status_code == 403
+
+
+def test_parent_realm_tax_applies_to_the_wholesale_invoice(db, provider_realm, realm_a, visp):
+    from app.models.billing_terms import TaxRate
+
+    with realm_context(provider_realm.id):
+        db.session.add(TaxRate(name="VAT", rate=D("10"), valid_from=date(2026, 1, 1)))
+        db.session.commit()
+        preview = preview_wholesale(realm_a.id, "2026-10")
+        statement = bill_wholesale(realm_a.id, "2026-10")
+        db.session.commit()
+        invoice = statement.invoice
+        assert (invoice.subtotal, invoice.tax_total, invoice.total) == (D("65.00"), D("6.50"), D("71.50"))
+        assert statement.total == preview.total == D("71.50")
+        assert invoice.lines[-1].kind == "tax"
+        assert "Wholesale alpha 2026-10" in invoice.notes

@@ -16,7 +16,7 @@ statement and writes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Account, Invoice, Plan, Realm, UsageRecord
 from app.models.wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine
-from app.rating.money import quantize_money
 from app.rating.proration import Period, add_months
 from app.rating.quote import FeeLine, QuotaLine, Quote, quote
 from app.rating.units import is_known
@@ -32,8 +31,9 @@ from tenants import all_realms, realm_context, require_realm_id
 
 from ..errors import NotAllowed, NotFound
 from ..plans import spec_of
-from .draft import DraftLine, InvoiceDraft
+from .draft import DraftLine, InvoiceDraft, local_midnight, realm_zone
 from .run import billable_account_ids, parse_period, write_invoices
+from .terms import apply_terms, load_terms
 
 ZERO = Decimal(0)
 MB = Decimal(10) ** 6
@@ -102,12 +102,16 @@ class WholesaleQuote:
     agreement: WholesaleAgreement
     figures: ChildFigures
     quote: Quote
-    lines: list[DraftLine]
+    draft: InvoiceDraft  # the rated lines with the parent realm's discounts and tax applied
     version_id: int
 
     @property
+    def lines(self) -> list[DraftLine]:
+        return self.draft.lines
+
+    @property
     def total(self) -> Decimal:
-        return quantize_money(sum((line.amount for line in self.lines), ZERO), self.quote.currency)
+        return self.draft.total
 
 
 # ------------------------------------------------------------------ agreements
@@ -147,8 +151,8 @@ def agreements() -> dict[int, WholesaleAgreement]:
 # ------------------------------------------------------------------ aggregation
 def aggregate_child(child: Realm, period: Period) -> ChildFigures:
     """Read the child realm's period (as the child realm; writes nothing)."""
-    start = datetime.combine(period.start, time(), tzinfo=UTC)
-    end = datetime.combine(period.end, time(), tzinfo=UTC)
+    zone = realm_zone(child)  # the child's month, as its own invoices count it
+    start, end = local_midnight(period.start, zone), local_midnight(period.end, zone)
     figures = ChildFigures(child.id, period, child.currency)
     with db.session.no_autoflush, realm_context(child.id):
         billable = set(billable_account_ids(period))
@@ -223,7 +227,10 @@ def wholesale_quote(child_realm_id: int, period: Period) -> WholesaleQuote:
         else:
             lines.append(DraftLine("usage", f"{child.name}: {line.explanation}", line.amount,
                                    line.units, line.unit, line.price))
-    return WholesaleQuote(child, agreement, figures, result, lines, version.id)
+    draft = InvoiceDraft(child.owner_account_id or 0, result.currency, period, lines)
+    if lines:
+        apply_terms(draft, load_terms([draft.account_id], period), {plan.id})
+    return WholesaleQuote(child, agreement, figures, result, draft, version.id)
 
 
 def preview_wholesale(child_realm_id: int, period_text: str) -> WholesaleQuote:
@@ -275,12 +282,11 @@ def bill_wholesale(child_realm_id: int, period_text: str, *, today: date | None 
     if result.lines:
         parent = db.session.get(Realm, require_realm_id())
         before = db.session.scalar(select(func.max(Invoice.id)).where(Invoice.account_id == owner.id)) or 0
-        draft = InvoiceDraft(owner.id, result.quote.currency, period, list(result.lines))
+        draft = result.draft
+        draft.notes = "\n".join(n for n in (f"Wholesale {child.slug} {period.start:%Y-%m}", draft.notes) if n)
         write_invoices([draft], realm=parent, run_id=None, period_key=None, issue_date=period.end)
-        invoice = db.session.scalar(select(Invoice).where(
+        statement.invoice_id = db.session.scalar(select(Invoice.id).where(
             Invoice.account_id == owner.id, Invoice.id > before).order_by(Invoice.id.desc()))
-        invoice.notes = f"Wholesale {child.slug} {period.start:%Y-%m}"
-        statement.invoice_id = invoice.id
     db.session.add(statement)
     db.session.flush()
     return statement
