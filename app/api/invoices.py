@@ -90,3 +90,35 @@ def api_invoice_xml(invoice_id):
     except ImportError:  # pragma: no cover
         raise ApiError(501, "not_implemented", "e-invoicing is not available") from None
     return Response(invoice_xml(invoice.id), mimetype="application/xml")
+
+
+PREVIEW = obj({
+    "account_id": ID, "currency": nullable({"type": "string"}), "period_start": DATE, "period_end": DATE,
+    "subtotal": MONEY, "tax_total": MONEY, "total": MONEY,
+    "lines": {"type": "array", "items": LINE},
+}, ["account_id", "total", "lines"], closed=False)
+
+
+@endpoint("/accounts/{account_id}/invoice-preview", summary="Preview the account's invoice for this month",
+          scope="invoices:read", tag="invoices", response=PREVIEW,
+          description="A dry run of the billing run with today's data: what the account's invoice "
+                      "for the current month would be. Writes nothing.")
+def api_invoice_preview(account_id):
+    from app.services.billing.run import preview_invoice
+
+    draft = preview_invoice(account_id)
+    if draft is None:
+        from app.services.billing.draft import local_today, month_period
+
+        period = month_period(local_today())
+        return {"account_id": account_id, "currency": None, "period_start": period.start.isoformat(),
+                "period_end": period.end.isoformat(), "subtotal": "0", "tax_total": "0", "total": "0",
+                "lines": []}
+    return {
+        "account_id": account_id, "currency": draft.currency, "period_start": draft.period.start.isoformat(),
+        "period_end": draft.period.end.isoformat(), "subtotal": _num(draft.subtotal),
+        "tax_total": _num(draft.tax_total), "total": _num(draft.total),
+        "lines": [{"position": i, "kind": line.kind, "description": line.description,
+                   "quantity": _num(line.quantity), "unit": line.unit, "unit_price": _num(line.unit_price),
+                   "amount": _num(line.amount)} for i, line in enumerate(draft.lines, 1)],
+    }

@@ -245,6 +245,9 @@ def test_invoices_and_subscriptions_read(db, realm_a, api, create_account):
         start_billing_run("2026-10")
         db.session.commit()
     client = api(realm_a, scopes=["invoices:read", "subscriptions:read"])
+    preview = client.get(f"/accounts/{account_id}/invoice-preview").get_json()
+    assert preview["account_id"] == account_id and preview["currency"] == "USD"
+    assert [line["kind"] for line in preview["lines"]][:1] == ["recurring"]
     items = client.get(f"/invoices?account_id={account_id}").get_json()["items"]
     assert len(items) == 1 and items[0]["number"] == "INV-000001"
     invoice = client.get(f"/invoices/{items[0]['id']}").get_json()
