@@ -308,3 +308,19 @@ def test_usage_batch_of_ten_thousand_records(db, realm_a, api, create_account):
     assert (replay["accepted"], replay["duplicates"]) == (0, 10_000)
     with realm_context(realm_a.id):
         assert db.session.scalar(select(func.sum(UsageRecord.bytes_in))) == sum(range(10_000))
+
+
+def test_cli_creates_lists_and_revokes_keys(app, db, realm_a, api):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["api-key", "create", "--realm", "alpha", "--name", "sync",
+                                  "--scope", "accounts:read"], catch_exceptions=False)
+    assert created.exit_code == 0, created.output
+    key_id, token = created.stdout.split()[2], created.stdout.split()[-1]
+    client = api(realm_a)
+    assert client.get("/accounts", token=token).status_code == 200
+    listing = runner.invoke(args=["api-key", "list", "--realm", "alpha"]).output
+    assert "sync" in listing and "accounts:read" in listing and token not in listing
+    assert runner.invoke(args=["api-key", "revoke", "--realm", "alpha", key_id]).exit_code == 0
+    assert client.get("/accounts", token=token).status_code == 401
+    bad = runner.invoke(args=["api-key", "create", "--realm", "alpha", "--name", "x", "--scope", "root"])
+    assert bad.exit_code == 1 and "scopes: unknown" in bad.output
