@@ -71,3 +71,4 @@ from . import mail as _mail  # noqa: E402,F401 - registers the mail retry sweep
 from . import payments as _payments  # noqa: E402,F401 - registers the charge retry sweep
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning retry sweep
 from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale cycle
+from . import api as _api  # noqa: E402,F401 - registers the idempotency sweep

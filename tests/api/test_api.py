@@ -324,3 +324,23 @@ def test_cli_creates_lists_and_revokes_keys(app, db, realm_a, api):
     assert client.get("/accounts", token=token).status_code == 401
     bad = runner.invoke(args=["api-key", "create", "--realm", "alpha", "--name", "x", "--scope", "root"])
     assert bad.exit_code == 1 and "scopes: unknown" in bad.output
+
+
+def test_stored_responses_are_forgotten_after_a_day(app, db, realm_a, api):
+    from datetime import UTC, datetime, timedelta
+
+    from app.models.api import IdempotencyRecord
+    from workers.scheduler import TASKS
+
+    client = api(realm_a)
+    client.post("/accounts", {"username": "old", "name": "Old"}, headers={"Idempotency-Key": "k"})
+    with realm_context(realm_a.id):
+        db.session.execute(IdempotencyRecord.__table__.update().values(
+            created_at=datetime.now(UTC) - timedelta(hours=25)))
+        db.session.commit()
+    assert "api-idempotency-sweep" in TASKS
+    assert TASKS["api-idempotency-sweep"].func() == 1
+    assert _count(db, realm_a, IdempotencyRecord) == 0
+    # The key is free again: the same request now runs anew (and is refused: the name is taken).
+    assert client.post("/accounts", {"username": "old", "name": "Old"},
+                       headers={"Idempotency-Key": "k"}).status_code == 422

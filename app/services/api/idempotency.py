@@ -38,3 +38,19 @@ def store_response(*, api_key_id: int, idempotency_key: str, method: str, path: 
         request_hash=fingerprint, status_code=status_code, content_type=content_type[:100],
         response_body=body))
     db.session.flush()
+
+
+RETENTION_HOURS = 24
+
+
+def purge_expired(*, now=None, hours: int = RETENTION_HOURS) -> int:
+    """Forget stored responses older than ``hours`` in every realm (the scheduler's sweep)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = (now or datetime.now(UTC)) - timedelta(hours=hours)
+    result = db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff)
+        .execution_options(all_realms=True, synchronize_session=False))
+    return result.rowcount or 0
