@@ -3,7 +3,7 @@ change plan with an HTMX proration preview before confirming."""
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -57,6 +57,11 @@ def _password_key() -> str:
     return f"selfcare-password|{request.host}|{current_user.get_id()}"
 
 
+def _guessed_wrong(response) -> bool:
+    """Only wrong current passwords count against the limit (a weak new one is no guess)."""
+    return bool(g.get("password_guessed_wrong"))
+
+
 def _password_page(errors=None, status=200):
     return render("portal/password.html", errors=errors or {}, changed=request.args.get("changed") == "1",
                   min_length=MIN_PASSWORD_LENGTH), status
@@ -70,13 +75,14 @@ def password():
 
 @bp.route("/password", methods=["POST"])
 @subscriber_required
-@limiter.limit(_password_limit, key_func=_password_key)
+@limiter.limit(_password_limit, key_func=_password_key, deduct_when=_guessed_wrong)
 def change_password():
     try:
         change_own_password(current_user.id, current=request.form.get("current_password", ""),
                             new=request.form.get("new_password", ""),
                             confirm=request.form.get("confirm_password", ""))
     except Invalid as exc:
+        g.password_guessed_wrong = "wrong_password" in exc.errors.get("current_password", ())
         return _password_page(messages(exc), 422)
     return navigate(url_for("selfcare.password", changed=1))
 

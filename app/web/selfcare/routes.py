@@ -4,6 +4,8 @@ imported at the end of this file)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -44,8 +46,6 @@ def has_endpoint(endpoint: str) -> bool:
 
 def daily_charts(summary) -> list[dict]:
     """One bar chart per unit (traffic in MB, connected time in hours) of the period so far."""
-    from decimal import Decimal
-
     charts = []
     for index, unit, label in ((1, "MB", _l("Traffic per day (MB)")), (2, "h", _l("Connected time per day (hours)"))):
         points = [(row[0], row[index]) for row in summary.daily]
@@ -83,7 +83,7 @@ def fee_period(fee) -> str:
 
 
 def megabytes(octets: int | None) -> str:
-    from decimal import ROUND_HALF_UP, Decimal
+    from decimal import ROUND_HALF_UP
 
     return format((Decimal(octets or 0) / 10**6).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), "f")
 
@@ -96,7 +96,8 @@ def duration(seconds: int | None) -> str:
 
 @bp.context_processor
 def _portal_helpers():
-    return {"portal_nav": portal_nav, "has_endpoint": has_endpoint, "pay_url": pay_url, "fee_period": fee_period, "megabytes": megabytes, "duration": duration}
+    return {"portal_nav": portal_nav, "has_endpoint": has_endpoint, "pay_url": pay_url, "fee_period": fee_period, "megabytes": megabytes, "duration": duration,
+            "zero": Decimal(0)}
 
 
 @bp.route("/")
