@@ -13,7 +13,7 @@ from app.models.enforcement import Enforcement, QuotaNotice
 from app.models.events import Event
 from tenants import realm_context
 
-from .test_enforcement import MB, acct, make_plan
+from .helpers import MB, acct, make_plan
 
 
 def test_two_sessions_exhaust_one_pool_once(committed_pg_app, nas):

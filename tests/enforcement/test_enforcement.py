@@ -7,80 +7,14 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
-from app.mediation.radius_records import build_event
 from app.models import Account, Subscription
 from app.models.enforcement import Enforcement, QuotaNotice
 from app.models.events import Event
 from app.services.enforcement import check_enforcements, set_plan_enforcement
-from app.services.nas import add_nas
-from app.services.plans import save_plan, spec_from_mapping
 from app.services.quotas import create_pool, top_up_pool
-from app.services.usage.ingest import ingest
 from tenants import realm_context
 
-MB = 1_000_000
-NOW = datetime.now(UTC).replace(microsecond=0)
-T0 = NOW - timedelta(minutes=30)
-
-
-def acct(status, seconds, octets_out, *, session="s-1", user="alice", nas_ip="127.0.0.1", ip="10.0.0.7"):
-    attrs = {
-        "Acct-Status-Type": status, "User-Name": user, "Acct-Session-Id": session,
-        "NAS-IP-Address": nas_ip, "Framed-IP-Address": ip, "Acct-Session-Time": seconds,
-        "Acct-Input-Octets": 0, "Acct-Output-Octets": octets_out,
-    }
-    return build_event(attrs, source="radius", received=T0 + timedelta(seconds=seconds))
-
-
-def make_plan(policy, *, code="capped"):
-    plan = save_plan(spec_from_mapping({
-        "code": code, "name": code.title(), "currency": "USD",
-        "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}],
-        "bands": [{"unit": "MB", "max_usage": "0", "price": "0.01"}],
-    }, source="test"), effective_from=date(2020, 1, 1))
-    return set_plan_enforcement(plan.id, policy=policy, thresholds="80,100", cascade="",
-                                rate_limit="10M/10M", shaped_rate_limit="1M/1M")
-
-
-@pytest.fixture
-def capped(db, realm_a, create_account, nas, app, monkeypatch):
-    """alice in realm_a on a plan with a 1000 MB pool; the NAS is the simulator."""
-    monkeypatch.setitem(app.config, "COA_TIMEOUT", 0.3)
-
-    def build(policy="shape", *, nas_realm=None):
-        account_id = create_account(realm_a, "alice").id
-        with realm_context(realm_a.id):
-            plan = make_plan(policy)
-            db.session.add(Subscription(account_id=account_id, plan_version_id=plan.latest_version.id,
-                                        status="active", starts_on=date(2020, 1, 1), anchor_day=1))
-            pool_id = create_pool(name="Monthly", scope="account", account_id=account_id, unit="MB",
-                                  size=D(1000), anchor=date(2020, 1, 1)).id
-            db.session.commit()
-        with realm_context((nas_realm or realm_a).id):
-            add_nas(name="Simulator", address="127.0.0.1", secret=nas.secret, coa_port=nas.port)
-            db.session.commit()
-        return {"account": account_id, "pool": pool_id}
-
-    return build
-
-
-def feed(db, realm, *packets):
-    with realm_context(realm.id):
-        ingest(list(packets))
-        db.session.commit()
-
-
-def enforcement_of(db, realm):
-    with realm_context(realm.id):
-        rows = db.session.scalars(select(Enforcement)).all()
-        assert len(rows) == 1, rows
-        db.session.refresh(rows[0])
-        return rows[0]
-
-
-def events(db, realm, kind):
-    with realm_context(realm.id):
-        return db.session.scalar(select(func.count(Event.id)).where(Event.type == kind))
+from .helpers import MB, NOW, T0, acct, enforcement_of, events, feed, make_plan
 
 
 def test_thresholds_once_and_exactly_one_coa_per_exhaustion(db, realm_a, capped, nas):
@@ -136,23 +70,24 @@ def test_other_nak_falls_back_to_disconnect(db, realm_a, capped, nas):
 def test_unconfirmed_is_retried_then_disconnected(db, realm_a, capped, nas):
     capped("shape")
     feed(db, realm_a, acct("Start", 0, 0), acct("Interim-Update", 60, 1100 * MB))
+    sent = enforcement_of(db, realm_a).sent_at
     with realm_context(realm_a.id):
-        assert check_enforcements(now=NOW)["retried"] == 0  # within the window: wait
+        assert check_enforcements(now=sent + timedelta(minutes=1))["retried"] == 0  # within the window: wait
         db.session.commit()
     for minutes, state in ((6, "retrying"), (12, "retrying"), (18, "disconnected")):
         with realm_context(realm_a.id):
-            check_enforcements(now=NOW + timedelta(minutes=minutes))
+            check_enforcements(now=sent + timedelta(minutes=minutes))
             db.session.commit()
         assert enforcement_of(db, realm_a).state == state
     assert [r.kind for r in nas.requests] == ["coa", "coa", "coa", "disconnect"]
     assert enforcement_of(db, realm_a).attempts == 4
     with realm_context(realm_a.id):
-        check_enforcements(now=NOW + timedelta(minutes=30))  # disconnected: nothing more is sent
+        check_enforcements(now=sent + timedelta(minutes=30))  # disconnected: nothing more is sent
         db.session.commit()
     assert len(nas.requests) == 4
     feed(db, realm_a, acct("Stop", 400, 1150 * MB))
     with realm_context(realm_a.id):
-        check_enforcements(now=NOW + timedelta(minutes=31))
+        check_enforcements(now=sent + timedelta(minutes=31))
         db.session.commit()
     assert enforcement_of(db, realm_a).state == "confirmed"
 

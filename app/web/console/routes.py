@@ -135,6 +135,7 @@ from . import audit as _audit  # noqa: E402,F401 - registers the audit log pages
 from . import billing as _billing  # noqa: E402,F401 - registers the billing pages on bp
 from . import collections as _collections  # noqa: E402,F401 - registers the collections pages on bp
 from . import documents as _documents  # noqa: E402,F401 - registers the invoice design and print pages on bp
+from . import enforcement as _enforcement  # noqa: E402,F401 - registers the quota enforcement pages on bp
 from . import payments as _payments  # noqa: E402,F401 - registers the payment pages on bp
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning pages on bp
