@@ -65,3 +65,17 @@ def test_read_ahead_closed_early_stops_its_thread():
     assert next(items) == 0
     items.close()
     assert threading.active_count() == before
+
+
+def test_sqlite_time_text_is_what_the_column_type_stores():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from app.services.usage.writer import _sqlite_utc_text
+
+    processor = UsageRecord.__table__.c.event_time.type._cached_bind_processor(sqlite.dialect())
+    for moment in (datetime(2026, 11, 1, 10, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 59, 59, 5, tzinfo=UTC),
+                   datetime(2026, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-5))),
+                   datetime(999, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))):
+        assert _sqlite_utc_text(moment) == processor(moment)

@@ -16,11 +16,14 @@ database-wide write lock makes the check and the insert atomic.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import psycopg
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import UsageRecord
+from app.models.types import UTCDateTime
 
 COLUMNS = (
     "realm_id", "account_id", "import_id", "source", "source_record_id", "status",
@@ -148,7 +151,11 @@ def _execute_many(rows: list[tuple]) -> None:
     table = UsageRecord.__table__
     processors = []
     for index, name in enumerate(COLUMNS):
-        processor = table.c[name].type._cached_bind_processor(dialect)
+        column_type = table.c[name].type
+        if dialect.name == "sqlite" and isinstance(column_type, UTCDateTime):
+            processors.append((index, _sqlite_utc_text))
+            continue
+        processor = column_type._cached_bind_processor(dialect)
         if processor is not None:
             processors.append((index, processor))
     values = []
@@ -165,3 +172,13 @@ def _execute_many(rows: list[tuple]) -> None:
     # Column names are this module's constants; every value is a bound parameter.
     statement = f"INSERT INTO usage_records ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
     connection.exec_driver_sql(statement, values)
+
+
+def _sqlite_utc_text(value: datetime) -> str:
+    """What UTCDateTime stores on SQLite (naive UTC in SQLAlchemy's text format
+    ``YYYY-MM-DD HH:MM:SS.ffffff``), without its per-value strftime-style formatting."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: give a time zone (UTC)")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
