@@ -130,6 +130,7 @@ log = logging.getLogger(__name__)
 MESSAGE_AUTHENTICATOR = 80
 PROXY_STATE = 33
 MAX_PACKET = 4096
+_FOUR_BYTE_INTS = frozenset({"integer", "date"})
 ZERO16 = bytes(16)
 
 #: Attributes read from a packet to build its event.
@@ -539,11 +540,27 @@ class AccountingServer:
                 if name in attrs:
                     continue
                 raw = raw_packet[pos + 2 : pos + length]
+                backward = attribute.values.backward
+                if raw in backward:
+                    attrs[name] = backward[raw]
+                    continue
+                kind = attribute.type
+                # The common types of well-formed values, decoded as pyrad decodes them;
+                # anything else (and every malformed value) goes through pyrad.
+                if kind == "string":
+                    try:
+                        attrs[name] = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        attrs[name] = raw
+                    continue
+                if length == 6 and kind in _FOUR_BYTE_INTS:
+                    attrs[name] = int.from_bytes(raw, "big")
+                    continue
+                if length == 6 and kind == "ipaddr":
+                    attrs[name] = f"{raw[0]}.{raw[1]}.{raw[2]}.{raw[3]}"
+                    continue
                 try:
-                    if attribute.values.HasBackward(raw):
-                        attrs[name] = attribute.values.GetBackward(raw)
-                    else:
-                        attrs[name] = DecodeAttr(attribute.type, raw)
+                    attrs[name] = DecodeAttr(kind, raw)
                 except (ValueError, TypeError, struct.error, PacketError) as exc:
                     raise RecordError(name, f"{name} cannot be decoded: {exc}", "bad_value") from exc
             return attrs
