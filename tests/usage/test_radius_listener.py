@@ -82,3 +82,18 @@ def test_nas_secrets_are_encrypted_at_rest(db, listener, provider_realm):
     assert SECRET not in raw and raw.startswith("v1:")
     with realm_context(provider_realm.id):
         assert db.session.scalar(select(NasClient.address)) == "127.0.0.1"
+
+
+def test_an_account_created_after_a_reject_is_found_by_the_next_batch(db, listener, realm_a,
+                                                                     provider_realm, create_account):
+    from app.models import UsageReject
+
+    first = session_packet("Start", 0, 0).replace("alice@alpha.example", "late@alpha.example")
+    assert send(listener, first).returncode == 0
+    with realm_context(provider_realm.id):
+        assert db.session.scalar(select(UsageReject.code)) == "unknown_account"
+    create_account(realm_a, "late")
+    second = session_packet("Interim-Update", 60, 500).replace("alice@alpha.example", "late@alpha.example")
+    assert send(listener, second).returncode == 0
+    with realm_context(realm_a.id):
+        assert db.session.scalar(select(func.sum(UsageRecord.bytes_out))) == 500

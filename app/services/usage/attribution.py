@@ -53,6 +53,10 @@ class Attributor:
         # ip -> [(started, stopped, realm id, account id)], newest first, for one batch.
         self._sessions: dict[str, list[tuple[datetime, datetime | None, int, int]]] = {}
 
+    def forget_unknown(self) -> None:
+        """Drop the names found to have no account, so a new batch looks them up again."""
+        self._accounts = {key: value for key, value in self._accounts.items() if value is not None}
+
     def realm_of(self, realm_part: str | None) -> int:
         if realm_part is None:
             return self.realm_id

@@ -155,10 +155,16 @@ def ingest(
     import_id: int | None = None,
     progress: Callable[[int], None] | None = None,
     keep_inserted: bool = False,
+    attributor: Attributor | None = None,
 ) -> IngestCounts:
-    """Store parsed records for the current realm (and the realms below it)."""
+    """Store parsed records for the current realm (and the realms below it).
+
+    ``attributor``: one kept by a caller that ingests many small batches (the RADIUS
+    listener), so realms, domains and accounts are not looked up again for each batch.
+    """
     realm_id = require_realm_id()
-    attributor = Attributor(realm_id)
+    if attributor is None or attributor.realm_id != realm_id:
+        attributor = Attributor(realm_id)
     counts = IngestCounts()
     batch: list[UsageEvent | Reject] = []
     for item in items:

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Mapping
 
 from flask import Flask
@@ -25,15 +26,36 @@ from app.mediation.records import Reject, UsageEvent
 from tenants import realm_context
 
 from ..uow import unit_of_work
+from .attribution import Attributor
 from .ingest import ingest
+
+#: How long the listener reuses what it learned about realms, domains and accounts.
+ATTRIBUTION_TTL_S = 30.0
 
 
 def batch_store(app: Flask, realm_id: int) -> tuple[Callable, Callable]:
-    """Handlers for AccountingServer: (handle_batch, on_reject), both committing."""
+    """Handlers for AccountingServer: (handle_batch, on_reject), both committing.
+
+    Batches within ``ATTRIBUTION_TTL_S`` of each other share one Attributor (a realm,
+    domain or account added meanwhile is still found: unknown names are looked up; one
+    renamed or removed is noticed at the next refresh).
+    """
+    cached: dict = {}
 
     def store(items: list[UsageEvent | Reject]) -> None:
+        now = time.monotonic()
         with app.app_context(), realm_context(realm_id), unit_of_work():
-            ingest(items)
+            attributor = cached.get("attributor")
+            if attributor is None or now - cached["at"] > ATTRIBUTION_TTL_S:
+                attributor = Attributor(realm_id)
+                cached.update(attributor=attributor, at=now)
+            else:
+                attributor.forget_unknown()  # an account created since is found at once
+            try:
+                ingest(items, attributor=attributor)
+            except BaseException:
+                cached.clear()  # a failed batch may have met a stale entry: start afresh
+                raise
 
     return store, store
 
