@@ -65,6 +65,7 @@ def register_cli(app) -> None:
     app.cli.add_command(__import__("app.cli_api", fromlist=["x"]).api_key_cli)
     app.cli.add_command(rate_command)
     app.cli.add_command(__import__("app.cli_vouchers", fromlist=["x"]).voucher_cli)
+    app.cli.add_command(__import__("app.cli_documents", fromlist=["x"]).documents_cli)
     app.cli.add_command(__import__("app.cli_provisioning", fromlist=["x"]).provision_cli)
     from .cli_secrets import secrets_cli
 

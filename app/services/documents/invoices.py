@@ -476,3 +476,10 @@ def preview_invoice_pdf(settings) -> bytes:
         if settings.show_usage_chart:
             context["charts"] = chart_images(sample_usage(invoice), realm.primary_colour or "#1f5fbf")
         return render_pdf("invoice.html", context, realm=realm)
+
+
+def invoices_without_document() -> list[int]:
+    """Finalized invoices of the current realm whose PDF is not stored yet (oldest first)."""
+    stored = select(Document.invoice_id).where(Document.invoice_id.is_not(None))
+    return list(db.session.scalars(select(Invoice.id).where(
+        Invoice.status != "draft", Invoice.id.not_in(stored)).order_by(Invoice.id)))
