@@ -88,6 +88,7 @@ def test_event_action_pages_and_preview(db, realm_a, realm_b, realm_client):
     console = _console(realm_client, realm_a, "owner@alpha.example")
     page = console.get("/console/events/actions").get_data(as_text=True)
     assert "Welcome e-mail" in page and "invoice.overdue" in page
+    assert "Recent events" in page
     form = {"name": "Hook", "event_type": "payment.received", "kind": "webhook", "enabled": "1",
             "url": "https://crm.example/hook", "webhook_secret": "top-secret-9"}
     assert console.post("/console/events/actions/new", form).status_code == 303

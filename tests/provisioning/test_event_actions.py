@@ -25,7 +25,7 @@ from workers.provisioning import retry_due_job
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, tls=None) -> None:
         self.requests: list[tuple[dict, bytes]] = []
         self.status = 200
         receiver = self
@@ -42,7 +42,15 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls.cert_file, tls.key_file)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -180,3 +188,29 @@ def test_overdue_invoice_suspends_by_default(db, realm_a, create_account):
         assert get_account(account.id).status == "suspended"
         types = [e.type for e in db.session.scalars(select(Event).order_by(Event.id))]
         assert types[-2:] == ["invoice.overdue", "account.suspended"]
+
+
+def test_https_webhook_verifies_the_certificate(db, app, realm_a, create_account, tmp_path, monkeypatch):
+    from tests.servers.tls_ca import make_ca
+
+    ca = make_ca(tmp_path)
+    receiver = Receiver(tls=ca)
+    try:
+        with realm_context(realm_a.id):
+            event_actions.save_action(event_type="account.created", kind="webhook", name="TLS hook",
+                                      config={"url": receiver.url}, webhook_secret="s")
+            db.session.commit()
+        # the server's CA is not trusted: no delivery, the TLS error is logged
+        monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", ca.other_ca_file)
+        create_account(realm_a, "tim")
+        [delivery] = _deliveries(db, realm_a)
+        assert delivery.status == "pending" and "CERTIFICATE_VERIFY_FAILED" in delivery.last_error
+        assert receiver.requests == []
+        monkeypatch.setitem(app.config, "WEBHOOK_CA_FILE", ca.ca_file)
+        with realm_context(realm_a.id):
+            event_actions.deliver_webhook(delivery.id, now=utcnow() + timedelta(hours=1))
+            db.session.commit()
+        assert _deliveries(db, realm_a)[0].status == "delivered"
+        assert len(receiver.requests) == 1
+    finally:
+        receiver.close()

@@ -183,8 +183,10 @@ def close_provisioning_task(task_id: int):
 @bp.route("/events/actions")
 @staff_required("manage_realm")
 def event_actions_page():
+    from app.services.events import list_events
+
     return render("console/event_actions.html", actions=event_actions.list_actions(),
-                  deliveries=event_actions.list_deliveries(limit=50))
+                  deliveries=event_actions.list_deliveries(limit=50), events=list_events(limit=50))
 
 
 def _action_values(action) -> dict:
