@@ -12,7 +12,7 @@ by the preview.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from app.rating.proration import add_months
 from app.rating.quote import compile_plan, rate_usage
 from app.rating.units import is_known
 
+from .billing.draft import local_midnight, local_today, realm_zone
 from .errors import Invalid, NotFound
 from .plans import spec_of
 from .subscriptions import change_plan
@@ -81,8 +82,8 @@ def monthly_fees(version: PlanVersion) -> Decimal:
 
 
 def _month_usage(account_ids: list[int], month: date) -> dict[int, dict[str, Decimal]]:
-    start = datetime.combine(month, time(), tzinfo=UTC)
-    end = datetime.combine(add_months(month, 1), time(), tzinfo=UTC)
+    zone = realm_zone()
+    start, end = local_midnight(month, zone), local_midnight(add_months(month, 1), zone)
     usage: dict[int, dict[str, Decimal]] = {}
     for part in range(0, len(account_ids), 900):
         ids = account_ids[part:part + 900]
@@ -124,7 +125,7 @@ def preview_migration(plan_id: int, *, to_version_id: int | None = None, on: dat
     if plan is None:
         raise NotFound("plan")
     target = _target(plan, to_version_id)
-    on = on or datetime.now(UTC).date()
+    on = on or local_today()
     usage_month = add_months(on.replace(day=1), -1)
     versions = {v.id: v for v in plan.versions}
     rows = db.session.execute(

@@ -19,7 +19,7 @@ same way: ended at D, with a credit of the unused, already invoiced part.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -31,13 +31,14 @@ from app.rating.money import quantize_money
 from app.rating.proration import Period, add_months, period_containing, prorate
 
 from .billing.charges import add_charge
+from .billing.draft import local_today
 from .errors import FieldErrors, Invalid, NotAllowed, NotFound
 
 ZERO = Decimal(0)
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return local_today()
 
 
 def get_subscription(subscription_id: int) -> Subscription:

@@ -10,7 +10,7 @@ realm), so a retried job or a replayed webhook never charges twice.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from app.rating.money import MoneyError, minor_units, parse_decimal
 from tenants import require_realm_id
 
 from ..errors import FieldErrors, NotAllowed, NotFound
+from .draft import local_today
 
 CHARGE_KINDS = ("one_time", "penalty", "topup", "credit", "proration")
 
@@ -75,7 +76,7 @@ def add_charge(account_id: int, *, description: str, amount: Decimal, kind: str 
     unit_price = (value / count).quantize(Decimal("0.000001")) if count else None
     charge = Charge(account_id=account.id, kind=kind, description=description.strip(), quantity=count,
                     unit=unit, unit_price=unit_price, amount=value, currency=currency,
-                    charge_on=charge_on or datetime.now(UTC).date(), source_key=source_key)
+                    charge_on=charge_on or local_today(), source_key=source_key)
     if source_key is not None:
         # Two writers with the same key: the unique (realm, source_key) keeps one; return it.
         from sqlalchemy.exc import IntegrityError

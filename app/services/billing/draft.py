@@ -1,6 +1,8 @@
 """What an account owes for a billing period: the one computation behind previews and runs.
 
-Periods are calendar months of the realm (``[first day, first day of next month)``).
+Periods are calendar months of the realm (``[first day, first day of next month)``) in the
+realm's time zone: usage belongs to the month of its local time, and "today" is the
+realm's local date.
 Recurring fees are billed in advance for each fee period (anchored on the subscription's
 anchor date, its start by default) that begins in the billing month, prorated by days when
 the subscription starts or ends inside it (app/rating/proration.py); setup and one-time
@@ -20,8 +22,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, select
 from sqlalchemy.orm import selectinload
@@ -106,6 +109,24 @@ class SubscriptionRow:
     previous_id: int | None
 
 
+def realm_zone(realm: Realm | None = None) -> ZoneInfo:
+    realm = realm or db.session.get(Realm, require_realm_id())
+    try:
+        return ZoneInfo(realm.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_today(realm: Realm | None = None) -> date:
+    """Today in the realm's time zone: what "this month" means to its staff and customers."""
+    return datetime.now(realm_zone(realm)).date()
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a local day begins (periods of usage are local days, not UTC days)."""
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
 def month_period(text_or_day: str | date) -> Period:
     if isinstance(text_or_day, str):
         year, month = (int(part) for part in text_or_day.split("-"))
@@ -153,6 +174,7 @@ class ChunkData:
     def __init__(self, account_ids: list[int], period: Period, *, realm: Realm | None = None) -> None:
         self.period = period
         self.realm = realm or db.session.get(Realm, require_realm_id())
+        self.zone = realm_zone(self.realm)
         self.subscriptions: dict[int, list[SubscriptionRow]] = defaultdict(list)
         self.usage: dict[int, list[tuple]] = defaultdict(list)
         self.pools: dict[int, dict[str, Decimal]] = defaultdict(dict)
@@ -176,7 +198,7 @@ class ChunkData:
             .order_by(Subscription.account_id, Subscription.id)
         ):
             self.subscriptions[row.account_id].append(SubscriptionRow(*row))
-        end = datetime.combine(period.end, time(), tzinfo=UTC)
+        end = local_midnight(period.end, self.zone)
         for row in db.session.execute(
             select(UsageRecord.account_id, UsageRecord.id, UsageRecord.event_time,
                    UsageRecord.bytes_in + UsageRecord.bytes_out, UsageRecord.duration_s,
@@ -312,7 +334,7 @@ def _usage(draft: InvoiceDraft, data: ChunkData, account_id: int, version: _Vers
     rows = data.usage.get(account_id)
     if not rows:
         return
-    start = datetime.combine(period.start, time(), tzinfo=UTC)
+    start = local_midnight(period.start, data.zone)
     current: dict[str, Decimal] = {}
     late: dict[str, Decimal] = {}
     for record_id, moment, octets, seconds, quantity, unit in rows:

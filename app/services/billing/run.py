@@ -32,7 +32,7 @@ from tenants import require_realm_id
 
 from ..errors import Invalid, NotFound
 from ..uow import after_commit
-from .draft import InvoiceDraft, draft_invoices, id_in, month_period
+from .draft import InvoiceDraft, draft_invoices, id_in, local_today, month_period
 from .followups import invoices_finalized
 from .numbering import take_numbers
 
@@ -236,5 +236,5 @@ def preview_invoice(account_id: int, *, on: date | None = None) -> InvoiceDraft 
     account = db.session.scalar(select(Account).where(Account.id == account_id))
     if account is None:
         raise NotFound("account")
-    drafts = draft_invoices([account.id], month_period(on or datetime.now(UTC).date()))
+    drafts = draft_invoices([account.id], month_period(on or local_today()))
     return drafts[0] if drafts else None
