@@ -244,12 +244,19 @@ def list_enforcements(*, state: str | None = None, limit: int = 200) -> list[Enf
 
 
 def login_attributes(account_id: int) -> dict:
-    """Attributes a login of the account should get now (``rate_limit`` when shaped), for
-    the provisioning service spec (users file)."""
+    """Attributes a login of the account should get now, for the provisioning service spec
+    (the radius_file users file): while shaped, ``rate_limit`` is the shaped downstream rate
+    in bit/s — a bare figure, which both Mikrotik-Rate-Limit and WISPr-Bandwidth-Max-Down
+    accept."""
     shaped = db.session.scalar(select(Enforcement.rate_limit).where(
         Enforcement.account_id == account_id, Enforcement.policy == "shape",
         Enforcement.state.in_(LIVE_STATES)).order_by(Enforcement.id.desc()).limit(1))
-    return {"rate_limit": shaped} if shaped else {}
+    if not shaped:
+        return {}
+    try:
+        return {"rate_limit": str(coa.parse_rate(shaped)[1])}
+    except ValueError:
+        return {}
 
 
 # -- talking to the NAS -------------------------------------------------------------------

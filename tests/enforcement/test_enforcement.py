@@ -217,3 +217,23 @@ def test_plan_settings_are_validated(db, realm_a):
         db.session.refresh(plan)
         assert plan.quota_policy == "overage"
     assert set(caught.value.errors) >= {"quota_policy", "quota_thresholds", "quota_cascade", "rate_limit"}
+
+
+def test_next_login_is_shaped_through_the_users_file(db, realm_a, capped, nas, tmp_path):
+    from app.models import Plan
+    from app.services.provisioning import services
+
+    users = tmp_path / "users"
+    ids = capped("shape", users_file=users)
+    with realm_context(realm_a.id):
+        service = services.order_service(account_id=ids["account"], plan_id=db.session.scalar(select(Plan.id)))
+        services.mark_paid(service.id)
+        db.session.commit()
+    assert "Mikrotik-Rate-Limit = '10M/10M'" in users.read_text()  # the plan's normal rate
+
+    feed(db, realm_a, acct("Start", 0, 0), acct("Interim-Update", 60, 1100 * MB))
+    assert "Mikrotik-Rate-Limit = '1000000'" in users.read_text()  # shaped: 1 Mbit/s at next login
+    with realm_context(realm_a.id):
+        top_up_pool(ids["pool"], quantity=D(500), on=NOW.date())
+        db.session.commit()
+    assert "Mikrotik-Rate-Limit = '10M/10M'" in users.read_text()

@@ -201,6 +201,7 @@ def apply_success(service: Service, kind: str, *, details: dict | None = None) -
 
 def service_spec(service: Service, kind: str) -> ServiceSpec:
     """What the providing system should hold for ``service`` after operation ``kind``."""
+    from .. import enforcement as _enforcement  # quota enforcement hook
     from ..accounts import service_password_context
 
     account = service.account
@@ -221,6 +222,7 @@ def service_spec(service: Service, kind: str) -> ServiceSpec:
     return ServiceSpec(
         username=account.username, password=password, realm=realm.slug if realm else "",
         plan_code=plan.code if plan else None, status=status, details=details,
-        attributes={}, resources=dict((plan.resources if plan else None) or {}),
+        attributes=_enforcement.login_attributes(account.id),  # quota enforcement hook: shaped rate at next login
+        resources=dict((plan.resources if plan else None) or {}),
         template=plan.account_template if plan else None,
     )
