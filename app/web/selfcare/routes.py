@@ -55,8 +55,10 @@ def daily_charts(summary) -> list[dict]:
             height = (Decimal(value) / peak * 90).quantize(Decimal("0.1")) if peak else Decimal(0)
             bars.append({"day": day, "value": value, "x": position * 10 + 1, "height": height,
                          "y": Decimal(95) - height, "label": day.day if position % 5 == 0 else None})
+        # The whole period's width, so a few days in the bars stay narrow.
+        days = max((summary.period.end - summary.period.start).days, len(points), 1)
         charts.append({"id": f"chart-{unit.lower()}", "unit": unit, "label": str(label), "bars": bars,
-                       "width": max(len(points), 1) * 10, "peak": peak})
+                       "width": days * 10, "peak": peak})
     return charts
 
 
