@@ -70,7 +70,7 @@ DEFAULT_ACTIONS = {
     "quota80": {
         "event_type": "quota.threshold", "kind": "email", "name": "Quota warning (80 %)",
         "config": {
-            "min_percent": 80,
+            "min_percent": 80, "below_percent": 100,
             "subject": {"en": "You have used {{ data.percent }} % of your quota",
                         "de": "Sie haben {{ data.percent }} % Ihres Kontingents verbraucht"},
             "body": {
@@ -168,13 +168,17 @@ def save_action(
     if kind not in ALL_KINDS:
         errors.add("kind", "unknown")
     clean: dict = {}
-    if "min_percent" in config and config["min_percent"] not in (None, ""):
-        try:
-            clean["min_percent"] = int(config["min_percent"])
-            if not 0 <= clean["min_percent"] <= 100:
-                raise ValueError
-        except (TypeError, ValueError):
-            errors.add("min_percent", "invalid")
+    for key in ("min_percent", "below_percent"):
+        if config.get(key) not in (None, ""):
+            try:
+                clean[key] = int(config[key])
+                if not 0 <= clean[key] <= 1000:
+                    raise ValueError
+            except (TypeError, ValueError):
+                errors.add(key, "invalid")
+    if action is not None and action.default_key and "below_percent" in (action.config or {}) \
+            and "below_percent" not in config:
+        clean["below_percent"] = action.config["below_percent"]
     if kind == "email":
         clean["subject"], clean["body"] = {}, {}
         for locale in LOCALES:
@@ -294,12 +298,13 @@ def run_actions(event: Event) -> None:
     account = db.session.get(Account, event.account_id) if event.account_id else None
     realm = db.session.get(Realm, event.realm_id)
     for action in actions:
-        minimum = action.config.get("min_percent")
-        if minimum is not None:
+        minimum, below = action.config.get("min_percent"), action.config.get("below_percent")
+        if minimum is not None or below is not None:
             try:
-                if float((event.data or {}).get("percent", 0)) < minimum:
-                    continue
+                percent = float((event.data or {}).get("percent", 0))
             except (TypeError, ValueError):
+                continue
+            if (minimum is not None and percent < minimum) or (below is not None and percent >= below):
                 continue
         RUNNERS[action.kind](action, event, account, realm)
 

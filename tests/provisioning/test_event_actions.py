@@ -214,3 +214,16 @@ def test_https_webhook_verifies_the_certificate(db, app, realm_a, create_account
         assert len(receiver.requests) == 1
     finally:
         receiver.close()
+
+
+def test_quota_warnings_at_80_and_100_percent(db, realm_a, create_account):
+    account = create_account(realm_a, "quinn", email="quinn@example.org")
+    with realm_context(realm_a.id):
+        emit("quota.threshold", account=account.id, data={"percent": 50, "unit": "MB"})
+        emit("quota.threshold", account=account.id, data={"percent": 80, "unit": "MB"})
+        emit("quota.threshold", account=account.id, data={"percent": 100, "unit": "MB"})
+        emit("quota.exhausted", account=account.id, data={"unit": "MB"})
+        db.session.commit()
+        subjects = [m.subject for m in db.session.scalars(
+            select(MailMessage).where(MailMessage.recipient == "quinn@example.org").order_by(MailMessage.id))]
+    assert subjects == ["Welcome to Alpha Net", "You have used 80 % of your quota", "Your quota is used up"]

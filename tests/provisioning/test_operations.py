@@ -243,3 +243,38 @@ def test_payment_received_orders_and_provisions_subscribed_services(db, realm_a,
     assert [s.status for s in services_] == ["active"]
     assert backend.state("pia") == {"status": "active", "plan": "home"}
     assert backend.calls() == ["create"]
+
+
+@pytest.mark.servers
+def test_ldap_module_provisions_into_slapd(db, realm_a, create_account, slapd):
+    from app.models import Plan
+
+    with realm_context(realm_a.id):
+        module = save_module(name="Directory", adapter="ldap", settings={
+            "url": slapd.url, "start_tls": True, "ca_file": slapd.ca_file, "bind_dn": slapd.admin_dn,
+            "bind_password": slapd.admin_password, "base_dn": slapd.people_dn})
+        plan = Plan(code="dir", name="Directory user", currency="EUR", processing_module_id=module.id)
+        db.session.add(plan)
+        db.session.commit()
+        plan_id = plan.id
+    account = create_account(realm_a, "ursula", name="Ursula Example", email="ursula@example.org",
+                             password="ldap-service-1")
+    service_id = _order(db, realm_a, account, plan_id)
+    assert _service(db, realm_a, service_id).status == "active"
+    assert slapd.can_bind("ursula", "ldap-service-1")
+    assert slapd.entry("ursula")["mail"] == [b"ursula@example.org"]
+    with realm_context(realm_a.id):
+        account_services.suspend_account(account.id, reason="overdue")
+        db.session.commit()
+    assert not slapd.can_bind("ursula", "ldap-service-1")
+    with realm_context(realm_a.id):
+        account_services.resume_account(account.id, reason="paid")
+        db.session.commit()
+    assert slapd.can_bind("ursula", "ldap-service-1")
+    with realm_context(realm_a.id):
+        from app.services.accounts import update_account
+
+        update_account(account.id, name="Ursula Example", email="ursula@example.org", status="closed")
+        db.session.commit()
+    assert slapd.entry("ursula") is None
+    assert _service(db, realm_a, service_id).status == "deleted"
