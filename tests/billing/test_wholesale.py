@@ -185,3 +185,14 @@ def test_parent_realm_tax_applies_to_the_wholesale_invoice(db, provider_realm, r
         assert statement.total == preview.total == D("71.50")
         assert invoice.lines[-1].kind == "tax"
         assert "Wholesale alpha 2026-10" in invoice.notes
+
+
+def test_revenue_share_band(db, provider_realm, realm_a, visp):
+    share = {**WHOLESALE, "code": "share", "units": [{"name": "revenue"}],
+             "fees": [], "bands": [{"unit": "revenue", "max_usage": "0", "price": "0.15"}]}
+    with realm_context(provider_realm.id):
+        plan = save_plan(spec_from_mapping(share, source="t"), effective_from=date(2026, 1, 1))
+        set_wholesale_plan(realm_a.id, plan_id=plan.id)
+        statement = bill_wholesale(realm_a.id, "2026-10")
+        assert statement.total == D("9.00")  # 15 % of the 60.00 the VISP invoiced
+        assert statement.invoice.lines[0].unit == "revenue"

@@ -5,7 +5,8 @@ are read inside ``realm_context(child)`` (tenants/): its accounts with a subscri
 period (the active subscribers), their traffic and connected time, count units, and what
 the VISP invoiced its own subscribers. The figures are rated with the parent's wholesale
 plan by the rating engine (a per-subscriber fee is a band in a ``subscriber`` unit the plan
-declares; traffic and time are ordinary bands), and the invoice is written for the VISP
+declares; a revenue share is a band in a ``revenue`` unit, one unit per currency unit the
+VISP invoiced; traffic and time are ordinary bands), and the invoice is written for the VISP
 owner's account by the billing run's own invoice writer (gapless numbers, follow-ups).
 
 Billing a (child realm, period) is idempotent: the statement row is unique per pair and
@@ -39,6 +40,7 @@ ZERO = Decimal(0)
 MB = Decimal(10) ** 6
 HOUR = Decimal(3600)
 SUBSCRIBER_UNIT = "subscriber"
+REVENUE_UNIT = "revenue"
 SIX_PLACES = Decimal("0.000001")
 
 
@@ -188,12 +190,18 @@ def aggregate_child(child: Realm, period: Period) -> ChildFigures:
     return figures
 
 
-def _usage_for(figures: ChildFigures, units: tuple[str, ...]) -> dict[str, Decimal]:
+def _usage_for(figures: ChildFigures, units: tuple[str, ...], currency: str) -> dict[str, Decimal]:
     usage: dict[str, Decimal] = {"byte": Decimal(figures.octets), "second": Decimal(figures.seconds)}
     if SUBSCRIBER_UNIT in units:
         usage[SUBSCRIBER_UNIT] = Decimal(figures.active_subscribers)
+    if REVENUE_UNIT in units:
+        # A revenue share: the VISP's retail invoices of the period, one unit per currency unit
+        # (only when both realms bill in the plan's currency: no exchange rates are guessed).
+        if figures.retail_currency != currency:
+            raise NotAllowed("revenue_currency_mismatch")
+        usage[REVENUE_UNIT] = figures.retail_total
     for unit, quantity in figures.counts.items():
-        if is_known(unit, units) and unit != SUBSCRIBER_UNIT:
+        if is_known(unit, units) and unit not in (SUBSCRIBER_UNIT, REVENUE_UNIT):
             usage[unit] = usage.get(unit, ZERO) + quantity
     return {unit: q for unit, q in usage.items() if q > 0}
 
@@ -215,7 +223,7 @@ def wholesale_quote(child_realm_id: int, period: Period) -> WholesaleQuote:
         raise NotFound("plan version")
     spec = spec_of(version)
     figures = aggregate_child(child, period)
-    result = quote(spec, _usage_for(figures, spec.units))
+    result = quote(spec, _usage_for(figures, spec.units, spec.currency))
     lines = []
     for line in result.lines:
         if isinstance(line, FeeLine):

@@ -29,6 +29,7 @@ REASONS = {
     "no_wholesale_plan": _l("Choose a wholesale plan for this realm first."),
     "no_owner_account": _l("This realm has no owner account in the parent realm."),
     "period_open": _l("The month has not ended yet."),
+    "revenue_currency_mismatch": _l("A revenue share needs the realm and the plan in the same currency."),
 }
 
 
