@@ -28,6 +28,7 @@ from app.models import (
     UsageRecord,
 )
 from app.models.invoice import finalizing
+from app.models.types import ExactDecimal
 from tenants import require_realm_id
 
 from ..errors import Invalid, NotFound
@@ -185,13 +186,13 @@ def write_invoices(drafts: list[InvoiceDraft], *, realm: Realm, run_id: int | No
 def _copy(table, rows: list[dict]) -> None:
     """COPY ``rows`` into ``table`` inside the session's transaction (PostgreSQL)."""
     columns = list(rows[0])
-    for row in rows:  # the checks ExactDecimal makes on the ORM path
-        for name in columns:
+    exact = [(name, Decimal(1).scaleb(-table.c[name].type.scale)) for name in columns
+             if isinstance(table.c[name].type, ExactDecimal)]
+    for row in rows:  # the check ExactDecimal makes on the ORM path: never round silently
+        for name, step in exact:
             value = row[name]
-            if isinstance(value, Decimal):
-                scale = table.c[name].type.scale
-                if value != value.quantize(Decimal(1).scaleb(-scale)):
-                    raise ValueError(f"{name}: {value} has more than {scale} decimal places")
+            if value is not None and value != value.quantize(step):
+                raise ValueError(f"{name}: {value} has more than {-step.as_tuple().exponent} decimal places")
     raw = db.session.connection().connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
             f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:  # noqa: S608 - our names

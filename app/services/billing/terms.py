@@ -111,14 +111,16 @@ def load_terms(account_ids: list[int], period) -> RealmTerms:
 def _load_buyers(terms: RealmTerms, ids: list[int]) -> None:
     profiles = {}
     tax_ids = {}
-    for start in range(0, len(ids), 900):
-        part = ids[start:start + 900]
+    from .draft import id_in
+
+    for start in range(0, len(ids), 5000):
+        part = ids[start:start + 5000]
         for account_id, tax_id in db.session.execute(
-                select(Account.id, Account.tax_id).where(Account.id.in_(part), Account.tax_id.is_not(None))):
+                select(Account.id, Account.tax_id).where(id_in(Account.id, part), Account.tax_id.is_not(None))):
             tax_ids[account_id] = tax_id
         for account_id, country, flag in db.session.execute(
                 select(BuyerTaxProfile.account_id, BuyerTaxProfile.country, BuyerTaxProfile.reverse_charge)
-                .where(BuyerTaxProfile.account_id.in_(part))):
+                .where(id_in(BuyerTaxProfile.account_id, part))):
             profiles[account_id] = (country, flag)
     for account_id in set(tax_ids) | set(profiles):
         country, flag = profiles.get(account_id, (None, False))
