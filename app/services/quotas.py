@@ -174,10 +174,12 @@ DEFAULT_CASCADE = ("account", "cost_centre", "realm")
 
 def parse_cascade(text: str | None) -> tuple[str, ...]:
     """A plan's cascade order: comma-separated levels (``cost_centre`` walks from the
-    account's centre up to the root, ``cost_centre_top_down`` from the root down)."""
+    account's centre up to the root, ``cost_centre_top_down`` from the root down;
+    ``individual`` and ``global`` are other names of ``account`` and ``realm``)."""
     if not text or not text.strip():
         return DEFAULT_CASCADE
-    levels = tuple(part.strip() for part in text.split(",") if part.strip())
+    aliases = {"individual": "account", "global": "realm"}
+    levels = tuple(aliases.get(part.strip(), part.strip()) for part in text.split(",") if part.strip())
     if not levels or any(level not in CASCADE_LEVELS for level in levels) or len(set(levels)) != len(levels) \
             or {"cost_centre", "cost_centre_top_down"} <= set(levels):
         raise Invalid({"quota_cascade": ["invalid"]})
