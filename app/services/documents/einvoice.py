@@ -84,11 +84,24 @@ def facturx_xml(invoice: Invoice, *, realm: Realm) -> bytes:
     currency = invoice.currency
     account = invoice.account
     lines = list(invoice.lines)
-    net = sum((quantize_money(Decimal(line.amount), currency) for line in lines), Decimal(0))
     tax = quantize_money(Decimal(invoice.tax_total or 0), currency)
+    gross_lines = bool(getattr(invoice, "prices_include_tax", False))
+    line_sum = sum((quantize_money(Decimal(line.amount), currency) for line in lines), Decimal(0))
+    net = line_sum - tax if gross_lines else line_sum
     grand = net + tax
-    rate = (tax * 100 / net).quantize(Decimal("0.01")) if net and tax else Decimal("0.00")
-    category = "S" if tax else "Z"
+    declared = getattr(invoice, "tax_rate", None)
+    if declared is not None and tax:
+        rate = Decimal(declared).quantize(Decimal("0.01"))
+    else:
+        rate = (tax * 100 / net).quantize(Decimal("0.01")) if net and tax else Decimal("0.00")
+    line_amounts = [quantize_money(Decimal(line.amount), currency) for line in lines]
+    if gross_lines and tax and line_amounts:
+        # Net line totals from tax-inclusive prices; the rounding rest goes on the last line,
+        # so the lines still sum exactly to the net total.
+        line_amounts = [quantize_money(a * 100 / (100 + rate), currency) for a in line_amounts]
+        line_amounts[-1] += net - sum(line_amounts, Decimal(0))
+    reverse = bool(getattr(invoice, "reverse_charge", False))
+    category = "AE" if reverse else ("S" if tax else "Z")
     default_country = {"EUR": "DE", "GBP": "GB", "CHF": "CH"}.get(currency, "US")
 
     root = etree.Element(_q("rsm:CrossIndustryInvoice"), nsmap=NS)
@@ -104,15 +117,17 @@ def facturx_xml(invoice: Invoice, *, realm: Realm) -> bytes:
         _sub(note, "ram:Content", invoice.notes)
 
     transaction = _sub(root, "rsm:SupplyChainTradeTransaction")
-    for position, line in enumerate(lines, 1):
+    for position, (line, amount) in enumerate(zip(lines, line_amounts, strict=True), 1):
         item = _sub(transaction, "ram:IncludedSupplyChainTradeLineItem")
         doc = _sub(item, "ram:AssociatedDocumentLineDocument")
         _sub(doc, "ram:LineID", position)
         product = _sub(item, "ram:SpecifiedTradeProduct")
         _sub(product, "ram:Name", line.description[:500])
-        amount = quantize_money(Decimal(line.amount), currency)
         qty = Decimal(line.quantity) if line.quantity else Decimal(1)
-        unit_price = Decimal(line.unit_price) if line.unit_price is not None else (amount / qty)
+        if line.unit_price is not None and not (gross_lines and tax):
+            unit_price = Decimal(line.unit_price)
+        else:
+            unit_price = (amount / qty).quantize(Decimal("0.000001"))
         agreement = _sub(item, "ram:SpecifiedLineTradeAgreement")
         price = _sub(agreement, "ram:NetPriceProductTradePrice")
         _sub(price, "ram:ChargeAmount", format(abs(unit_price).normalize(), "f") if unit_price else "0")
@@ -141,7 +156,9 @@ def facturx_xml(invoice: Invoice, *, realm: Realm) -> bytes:
     breakdown = _sub(settlement, "ram:ApplicableTradeTax")
     _sub(breakdown, "ram:CalculatedAmount", _amount(tax, currency))
     _sub(breakdown, "ram:TypeCode", "VAT")
-    if category == "Z":
+    if category == "AE":
+        _sub(breakdown, "ram:ExemptionReason", "Reverse charge")
+    elif category == "Z":
         _sub(breakdown, "ram:ExemptionReason", "Zero rated")
     _sub(breakdown, "ram:BasisAmount", _amount(net, currency))
     _sub(breakdown, "ram:CategoryCode", category)

@@ -127,8 +127,16 @@ def line_views(invoice) -> list[LineView]:
 def extra_totals(invoice) -> list[tuple[str, str]]:
     """Every amount column an invoice has besides subtotal and total (tax, discounts, ...)."""
     shown = []
+    rate = getattr(invoice, "tax_rate", None)
     for column in Invoice.__table__.columns:
         if column.name in KNOWN_INVOICE_COLUMNS - {"tax_total"} or column.foreign_keys:
+            continue
+        if column.name == "tax_rate":
+            continue  # shown with the tax amount
+        if column.name == "tax_total" and rate:
+            if invoice.tax_total or not getattr(invoice, "reverse_charge", False):
+                shown.append((_("Tax (%(rate)s %%)", rate=f"{Decimal(rate).normalize():f}"),
+                              money(invoice.tax_total or 0, invoice.currency)))
             continue
         if not (isinstance(column.type, Numeric) or hasattr(column.type, "scale")):
             continue
@@ -142,6 +150,10 @@ def invoice_notes(invoice) -> list[str]:
     notes = []
     if getattr(invoice, "reverse_charge", False):
         notes.append(_("Reverse charge: the recipient is liable for the VAT."))
+    if getattr(invoice, "prices_include_tax", False) and invoice.tax_total:
+        notes.append(_("Prices include %(amount)s tax.", amount=money(invoice.tax_total, invoice.currency)))
+    if invoice.status == "void":
+        notes.append(_("This invoice was voided.") + (f" {invoice.void_reason}" if getattr(invoice, "void_reason", None) else ""))
     for name in ("tax_note", "reverse_charge_note", "discount_note"):
         text = getattr(invoice, name, None)
         if text:
