@@ -47,7 +47,7 @@ from app.rating.units import lookup
 from app.security.secrets import secret_box
 from tenants import all_realms, realm_context, require_realm_id
 
-from .errors import FieldErrors, NotFound
+from .errors import FieldErrors, NotAllowed, NotFound
 from .events import emit
 from .uow import after_commit
 
@@ -366,7 +366,12 @@ def apply_enforcement(enforcement_id: int) -> Enforcement:
     if enforcement.policy == "suspend":
         from .accounts import suspend_account
 
-        suspend_account(enforcement.account_id, reason="quota_exhausted")
+        try:
+            suspend_account(enforcement.account_id, reason="quota_exhausted")
+        except NotAllowed as exc:  # a closed account: nothing to suspend, nothing to retry
+            enforcement.state, enforcement.last_error = "failed", exc.code
+            db.session.flush()
+            return enforcement
         for session in _open_sessions(enforcement.account_id):
             _disconnect(enforcement, session)
     elif enforcement.policy == "shape":
@@ -505,10 +510,13 @@ def lift(enforcement: Enforcement, *, reason: str) -> Enforcement:
     db.session.flush()
     if enforcement.policy == "suspend":
         account = db.session.get(Account, enforcement.account_id)
-        if account is not None and account.status == "suspended":
+        if account is not None and account.status == "suspended" and _suspended_for_quota(account.id):
             from .accounts import resume_account
 
-            resume_account(account.id, reason=f"quota_{reason}")
+            try:
+                resume_account(account.id, reason=f"quota_{reason}")
+            except NotAllowed:  # closed meanwhile: stays as it is
+                pass
     else:
         _reprovision(enforcement.account_id, reason=f"quota.{reason}")
         realm_id, enforcement_id = enforcement.realm_id, enforcement.id
@@ -522,6 +530,15 @@ def lift(enforcement: Enforcement, *, reason: str) -> Enforcement:
 
         after_commit(enqueue_restore)
     return enforcement
+
+
+def _suspended_for_quota(account_id: int) -> bool:
+    """Whether the account's latest suspension was ours (not, say, for an unpaid invoice)."""
+    from app.models.events import Event
+
+    data = db.session.scalar(select(Event.data).where(
+        Event.account_id == account_id, Event.type == "account.suspended").order_by(Event.id.desc()).limit(1))
+    return (data or {}).get("reason") == "quota_exhausted"
 
 
 def restore_normal_rate(enforcement_id: int) -> Enforcement:

@@ -237,3 +237,21 @@ def test_next_login_is_shaped_through_the_users_file(db, realm_a, capped, nas, t
         top_up_pool(ids["pool"], quantity=D(500), on=NOW.date())
         db.session.commit()
     assert "Mikrotik-Rate-Limit = '10M/10M'" in users.read_text()
+
+
+def test_top_up_does_not_resume_an_account_suspended_for_something_else(db, realm_a, capped, nas):
+    from app.services.accounts import resume_account, suspend_account
+
+    ids = capped("suspend")
+    feed(db, realm_a, acct("Start", 0, 0), acct("Interim-Update", 60, 1100 * MB))
+    with realm_context(realm_a.id):
+        resume_account(ids["account"], reason="staff")
+        suspend_account(ids["account"], reason="invoice_overdue")
+        db.session.commit()
+    with realm_context(realm_a.id):
+        top_up_pool(ids["pool"], quantity=D(1000), on=NOW.date())
+        db.session.commit()
+        account = db.session.get(Account, ids["account"])
+        db.session.refresh(account)
+        assert account.status == "suspended"
+    assert enforcement_of(db, realm_a).state == "lifted"
