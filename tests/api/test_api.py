@@ -344,3 +344,13 @@ def test_stored_responses_are_forgotten_after_a_day(app, db, realm_a, api):
     # The key is free again: the same request now runs anew (and is refused: the name is taken).
     assert client.post("/accounts", {"username": "old", "name": "Old"},
                        headers={"Idempotency-Key": "k"}).status_code == 422
+
+
+def test_realms_for_provider_keys_only(db, provider_realm, realm_a, api):
+    provider = api(provider_realm, host="localhost")
+    slugs = [r["slug"] for r in provider.get("/realms").get_json()["items"]]
+    assert {"provider", "alpha"} <= set(slugs)
+    assert provider.get(f"/realms/{realm_a.id}").get_json()["parent_id"] == provider_realm.id
+    visp = api(realm_a)
+    assert visp.get("/realms").status_code == 403
+    assert visp.get(f"/realms/{provider_realm.id}").status_code == 403

@@ -18,7 +18,7 @@ from tenants import all_realms, realm_context
 
 from .test_api import DIALUP
 
-CRAWLED_PARAMS = {"account_id", "plan_id", "invoice_id", "subscription_id"}
+CRAWLED_PARAMS = {"account_id", "plan_id", "invoice_id", "subscription_id", "realm_id"}
 EXEMPT: dict[str, str] = {}  # endpoint name -> why it needs no crawl
 
 
@@ -52,6 +52,7 @@ def realm_b_ids(db, realm_b, create_account):
         start_billing_run("2026-10")
         db.session.commit()
         return {"account_id": account_id, "plan_id": plan.id, "subscription_id": subscription.id,
+                "realm_id": realm_b.id,
                 "invoice_id": db.session.scalar(select(Invoice.id))}
 
 

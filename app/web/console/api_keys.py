@@ -22,6 +22,7 @@ SCOPE_LABELS = {
     "quotes": _l("Quote plans"), "usage:write": _l("Send usage records"),
     "invoices:read": _l("Read invoices and their documents"),
     "subscriptions:read": _l("Read subscriptions"),
+    "realms:read": _l("Read realms (provider only)"),
 }
 
 
