@@ -62,6 +62,7 @@ def register_cli(app) -> None:
     for group in (demo_cli, realm_cli, account_cli, plan_cli, usage_cli, nas_cli, bill_cli):
         app.cli.add_command(group)
     bill_cli.add_command(__import__("app.cli_wholesale", fromlist=["x"]).wholesale_command)
+    [bill_cli.add_command(c) for c in __import__("app.cli_billing_terms", fromlist=["x"]).COMMANDS]
     app.cli.add_command(__import__("app.cli_api", fromlist=["x"]).api_key_cli)
     app.cli.add_command(rate_command)
     app.cli.add_command(__import__("app.cli_vouchers", fromlist=["x"]).voucher_cli)
