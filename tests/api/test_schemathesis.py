@@ -17,7 +17,7 @@ from tenants import realm_context
 
 from .conftest import ALL_SCOPES
 
-EXAMPLES = 10
+EXAMPLES = 6
 
 
 @pytest.fixture
