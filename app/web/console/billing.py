@@ -72,7 +72,9 @@ def credit_invoice(invoice_id: int):
     try:
         note = issue_credit_note(invoice.id, reason=text("reason"), amount=text("amount") or None)
     except Invalid as exc:
-        return _invoice_page(invoice, errors=field_messages(exc), values=request.form.to_dict(), status=422)
+        from .subscriptions import field_messages as terms_messages
+
+        return _invoice_page(invoice, errors=terms_messages(exc), values=request.form.to_dict(), status=422)
     return navigate(url_for("console.invoice", invoice_id=note.id))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from app.services.accounts import get_account
 from app.services.billing.charges import add_charge, cancel_charge, pending_charges
@@ -22,11 +23,33 @@ from app.services.subscriptions import (
 )
 
 from ..access import staff_required
-from ..errors import field_messages
+from ..errors import ERROR_TEXT
 from ..forms import optional_int, text
 from ..htmx import navigate
 from ..rendering import render
 from .routes import bp
+
+# Human text for the codes of billing-terms services (the shared ones are in app/web/errors.py).
+TERMS_ERROR_TEXT = {
+    "already_subscribed": _l("The account has a current subscription: change its plan instead."),
+    "before_start": _l("Must be after the start."),
+    "currency_mismatch": _l("The plan is billed in another currency."),
+    "exceeds_invoice": _l("More than is left to credit on this invoice."),
+    "inactive": _l("This plan is not offered any more."),
+    "must_be_positive": _l("Must be more than zero."),
+    "must_not_be_zero": _l("Must not be zero."),
+    "no_version": _l("This plan has no version yet."),
+    "not_migratable": _l("Only subscribers on an older version can be moved."),
+    "outside_subscription": _l("The day is outside the subscription."),
+    "overlaps": _l("Overlaps another tax rate."),
+    "same_plan": _l("The subscription is on this plan already."),
+    "too_many_decimals": _l("Too many decimal places."),
+}
+
+
+def field_messages(error: Invalid) -> dict[str, list[str]]:
+    return {field: [str(TERMS_ERROR_TEXT.get(code) or ERROR_TEXT.get(code, code)) for code in codes]
+            for field, codes in error.errors.items()}
 
 
 def form_date(name: str, source=None) -> date | None:

@@ -19,12 +19,11 @@ from app.services.errors import Invalid
 from app.services.plans import list_plans
 
 from ..access import staff_required
-from ..errors import field_messages
 from ..forms import optional_int, optional_text, text
 from ..htmx import navigate
 from ..rendering import render
 from .routes import bp
-from .subscriptions import form_date
+from .subscriptions import field_messages, form_date
 
 
 def _page(*, errors=None, values=None, form=None, status=200):
