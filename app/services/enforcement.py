@@ -287,9 +287,14 @@ def _send(target: EnforcementTarget, session: RadiusSession, code: int, extra: l
         target.state = "failed"
         return None
     nas, secret = found
-    account = db.session.get(Account, session.account_id)
-    attributes = coa.session_attributes(username=account.username if account else None,
-                                        session_id=session.session_id, framed_ip=session.framed_ip) + extra
+    # The User-Name as the NAS knows it (e.g. alice@visp.example), from the session's accounting.
+    username = db.session.scalar(select(UsageRecord.username).where(
+        UsageRecord.session_key == session.session_key, UsageRecord.username.is_not(None)).limit(1))
+    if username is None:
+        account = db.session.get(Account, session.account_id)
+        username = account.username if account else None
+    attributes = coa.session_attributes(username=username, session_id=session.session_id,
+                                        framed_ip=session.framed_ip) + extra
     try:
         reply = coa.send(code, host=nas.address, port=nas.coa_port, secret=secret, attributes=attributes,
                          timeout=current_timeout(), retries=1)
