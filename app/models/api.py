@@ -48,7 +48,7 @@ class ApiKey(RealmScoped, Timestamped, db.Model):
 class IdempotencyRecord(RealmScoped, Timestamped, db.Model):
     """The response given to a POST with an ``Idempotency-Key``, replayed for the same body."""
 
-    __tablename__ = "api_idempotency_records"
+    __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("realm_id", "api_key_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

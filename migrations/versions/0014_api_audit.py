@@ -38,7 +38,7 @@ def upgrade():
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_realm_id'), ['realm_id'], unique=False)
 
-    op.create_table('api_idempotency_records',
+    op.create_table('idempotency_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('api_key_id', sa.Integer(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=255), nullable=False),
@@ -50,23 +50,23 @@ def upgrade():
     sa.Column('response_body', sa.Text(), nullable=False),
     sa.Column('realm_id', sa.Integer(), nullable=False),
     sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], name=op.f('fk_api_idempotency_records_api_key_id_api_keys'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['realm_id'], ['realms.id'], name=op.f('fk_api_idempotency_records_realm_id_realms'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency_records')),
-    sa.UniqueConstraint('realm_id', 'api_key_id', 'idempotency_key', name=op.f('uq_api_idempotency_records_realm_id_api_key_id_idempotency_key'))
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], name=op.f('fk_idempotency_keys_api_key_id_api_keys'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['realm_id'], ['realms.id'], name=op.f('fk_idempotency_keys_realm_id_realms'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('realm_id', 'api_key_id', 'idempotency_key', name=op.f('uq_idempotency_keys_realm_id_api_key_id_idempotency_key'))
     )
-    with op.batch_alter_table('api_idempotency_records', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_idempotency_records_api_key_id'), ['api_key_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_api_idempotency_records_realm_id'), ['realm_id'], unique=False)
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_api_key_id'), ['api_key_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_realm_id'), ['realm_id'], unique=False)
     # --- end API keys and idempotency
 
 
 def downgrade():
     # --- API keys and idempotency (API engineer)
-    with op.batch_alter_table('api_idempotency_records', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_idempotency_records_realm_id'))
-        batch_op.drop_index(batch_op.f('ix_api_idempotency_records_api_key_id'))
-    op.drop_table('api_idempotency_records')
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_keys_realm_id'))
+        batch_op.drop_index(batch_op.f('ix_idempotency_keys_api_key_id'))
+    op.drop_table('idempotency_keys')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_keys_realm_id'))
     op.drop_table('api_keys')
