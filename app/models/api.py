@@ -20,7 +20,7 @@ from .types import UTCDateTime
 
 API_SCOPES = (
     "accounts:read", "accounts:write", "plans:read", "plans:write", "quotes", "usage:write",
-    "invoices:read", "subscriptions:read", "realms:read",
+    "invoices:read", "subscriptions:read", "realms:read", "wholesale:read",
 )
 
 

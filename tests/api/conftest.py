@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 ALL_SCOPES = ("accounts:read", "accounts:write", "plans:read", "plans:write", "quotes", "usage:write",
-              "invoices:read", "subscriptions:read", "realms:read")
+              "invoices:read", "subscriptions:read", "realms:read",
+              "wholesale:read")
 
 
 class ApiClient:

@@ -196,3 +196,4 @@ def test_revenue_share_band(db, provider_realm, realm_a, visp):
         statement = bill_wholesale(realm_a.id, "2026-10")
         assert statement.total == D("9.00")  # 15 % of the 60.00 the VISP invoiced
         assert statement.invoice.lines[0].unit == "revenue"
+

@@ -23,6 +23,7 @@ SCOPE_LABELS = {
     "invoices:read": _l("Read invoices and their documents"),
     "subscriptions:read": _l("Read subscriptions"),
     "realms:read": _l("Read realms (provider only)"),
+    "wholesale:read": _l("Read wholesale totals of the realms below"),
 }
 
 
