@@ -39,6 +39,9 @@ class QuotaPool(RealmScoped, Timestamped, db.Model):
     period: Mapped[str] = mapped_column(String(20), default="monthly")
     carry_over: Mapped[str] = mapped_column(String(10), default="none")
     carry_cap: Mapped[Decimal | None] = mapped_column(ExactDecimal(scale=6))
+    # Threshold percentages of this pool ("50,90"); empty: the drawing accounts' plans'
+    # (app/services/enforcement.py, migration 0013).
+    thresholds: Mapped[str | None] = mapped_column(String(40))
 
     balances: Mapped[list[QuotaBalance]] = relationship(back_populates="pool", order_by="QuotaBalance.period_start")
 

@@ -157,8 +157,13 @@ def after_draw(touched: list[tuple[QuotaPool, dict, Decimal, set[int]]], exhaust
             continue
         account_id = pool.account_id if pool.scope == "account" else (min(drawers) if len(drawers) == 1 else None)
         percents = set()
-        for drawer in drawers or {None}:
-            percents.update(_thresholds(plans.get(drawer)))
+        try:
+            percents.update(parse_thresholds(pool.thresholds) if pool.thresholds else ())
+        except ValueError:
+            pass
+        if not percents:  # the pool's own percentages, else those of the drawing accounts' plans
+            for drawer in drawers or {None}:
+                percents.update(_thresholds(plans.get(drawer)))
         if available > 0:
             for percent in sorted(percents):
                 mark = available * percent / 100

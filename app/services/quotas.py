@@ -37,7 +37,7 @@ ZERO = Decimal(0)
 def create_pool(*, name: str, scope: str, unit: str, size: Decimal, anchor: date,
                 account_id: int | None = None, cost_centre_id: int | None = None,
                 period: str = "monthly", carry_over: str = "none",
-                carry_cap: Decimal | None = None) -> QuotaPool:
+                carry_cap: Decimal | None = None, thresholds: str | None = None) -> QuotaPool:
     errors = FieldErrors()
     errors.require("name", name)
     if scope not in ("account", "cost_centre", "realm"):
@@ -54,11 +54,18 @@ def create_pool(*, name: str, scope: str, unit: str, size: Decimal, anchor: date
         errors.add("size", "negative")
     if carry_over not in CARRY_OVER_POLICIES or (carry_over == "capped" and carry_cap is None):
         errors.add("carry_over", "invalid")
+    if thresholds:
+        from .enforcement import parse_thresholds
+
+        try:
+            thresholds = ",".join(str(t) for t in parse_thresholds(thresholds))
+        except ValueError:
+            errors.add("thresholds", "invalid")
     errors.raise_if_any()
     pool = QuotaPool(name=name, scope=scope, unit=unit, size=size, anchor=anchor, period=period,
                      account_id=account_id if scope == "account" else None,
                      cost_centre_id=cost_centre_id if scope == "cost_centre" else None,
-                     carry_over=carry_over, carry_cap=carry_cap)
+                     carry_over=carry_over, carry_cap=carry_cap, thresholds=thresholds or None)
     db.session.add(pool)
     db.session.flush()
     return pool

@@ -25,6 +25,9 @@ def upgrade():
         batch_op.add_column(sa.Column('rate_limit', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('shaped_rate_limit', sa.String(length=64), nullable=True))
 
+    with op.batch_alter_table('quota_pools', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('thresholds', sa.String(length=40), nullable=True))
+
     op.create_table('quota_notices',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('pool_id', sa.Integer(), nullable=False),
@@ -109,6 +112,8 @@ def downgrade():
     with op.batch_alter_table('quota_notices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quota_notices_realm_id'))
     op.drop_table('quota_notices')
+    with op.batch_alter_table('quota_pools', schema=None) as batch_op:
+        batch_op.drop_column('thresholds')
     with op.batch_alter_table('plans', schema=None) as batch_op:
         batch_op.drop_column('shaped_rate_limit')
         batch_op.drop_column('rate_limit')

@@ -255,3 +255,23 @@ def test_top_up_does_not_resume_an_account_suspended_for_something_else(db, real
         db.session.refresh(account)
         assert account.status == "suspended"
     assert enforcement_of(db, realm_a).state == "lifted"
+
+
+def test_a_pool_may_set_its_own_thresholds(db, realm_a, create_account, nas):
+    from app.services.errors import Invalid
+
+    account_id = create_account(realm_a, "erin").id
+    with realm_context(realm_a.id):
+        plan = make_plan("overage", code="plain")
+        db.session.add(Subscription(account_id=account_id, plan_version_id=plan.latest_version.id,
+                                    status="active", starts_on=date(2020, 1, 1), anchor_day=1))
+        create_pool(name="Erin", scope="account", account_id=account_id, unit="MB", size=D(100),
+                    anchor=date(2020, 1, 1), thresholds="90, 50")
+        with pytest.raises(Invalid):
+            create_pool(name="Bad", scope="account", account_id=account_id, unit="MB", size=D(1),
+                        anchor=date(2020, 1, 1), thresholds="150")
+        db.session.commit()
+    feed(db, realm_a, acct("Start", 0, 0, user="erin"), acct("Interim-Update", 60, 85 * MB, user="erin"))
+    with realm_context(realm_a.id):
+        percents = db.session.scalars(select(QuotaNotice.percent).where(QuotaNotice.kind == "threshold")).all()
+    assert percents == [50]  # not the plan's 80
