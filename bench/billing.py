@@ -85,12 +85,22 @@ def _worker_init(url: str) -> None:
     _APP = _bench_app(url, create=False)
 
 
-def _run_chunk(args) -> int:
+def _run_chunk(args) -> tuple[int, float, float]:
+    """One chunk job; returns (invoices, CPU s of this worker, CPU s of its PostgreSQL backend)."""
+    import time
+
+    from sqlalchemy import text
+
+    from app.extensions import db
     from workers.billing import bill_chunk_job
 
     realm_id, run_id, chunk = args
     with _APP.app_context():
-        return bill_chunk_job(realm_id, run_id, chunk)
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        db.session.rollback()
+        began, pg_began = time.process_time(), _proc_cpu(backend)
+        written = bill_chunk_job(realm_id, run_id, chunk)
+        return written, time.process_time() - began, _proc_cpu(backend) - pg_began
 
 
 def _bench_app(url: str, *, create: bool):
@@ -114,7 +124,14 @@ def _key() -> str:
     return Fernet.generate_key().decode()
 
 
-def run(app, url: str, realm_id: int, *, chunk: int, workers: int) -> tuple[int, float]:
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process on this machine, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        values = stat.read().rsplit(")", 1)[1].split()
+    return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(app, url: str, realm_id: int, *, chunk: int, workers: int) -> tuple[int, float, list[float]]:
     from app.extensions import db
     from app.services.billing.run import start_billing_run
     from app.services.uow import unit_of_work
@@ -122,6 +139,7 @@ def run(app, url: str, realm_id: int, *, chunk: int, workers: int) -> tuple[int,
     from workers import queues
 
     captured: list[tuple] = []
+    cpu = [0.0, 0.0]
     with Timer() as timer:
         if workers <= 1:
             # The embedded queue: chunk jobs run in-process (JOBS_EAGER waits for each).
@@ -145,9 +163,10 @@ def run(app, url: str, realm_id: int, *, chunk: int, workers: int) -> tuple[int,
                 db.engine.dispose()  # no inherited connections in the workers
             context = multiprocessing.get_context("fork")
             with context.Pool(workers, initializer=_worker_init, initargs=(url,)) as pool:
-                for _ in pool.imap_unordered(_run_chunk, captured):
-                    pass
-    return run_id, timer.seconds
+                for _, worker_cpu, pg_cpu in pool.imap_unordered(_run_chunk, captured):
+                    cpu[0] += worker_cpu
+                    cpu[1] += pg_cpu
+    return run_id, timer.seconds, cpu
 
 
 def check(app, realm_id: int, accounts: int, usage: int) -> str:
@@ -189,12 +208,18 @@ def main(argv=None) -> None:
         if args.profile:
             _profile(app, realm_id, args.chunk)
             return
-        _, seconds = run(app, url, realm_id, chunk=args.chunk, workers=args.workers)
+        _, seconds, (cpu, pg_cpu) = run(app, url, realm_id, chunk=args.chunk, workers=args.workers)
         note = check(app, realm_id, args.accounts, args.usage)
         figures.add(f"billing run ({args.workers} worker{'s' if args.workers != 1 else ''}, chunks of {args.chunk})",
                     args.accounts, seconds, note)
         figures.print()
         print(f"total seconds: {seconds:.2f}  (target: <= 60 s for 100,000 accounts on 2 cores)")
+        if cpu:
+            busy = cpu + pg_cpu
+            print(f"CPU seconds of the chunk jobs: workers {cpu:.1f} + their PostgreSQL backends {pg_cpu:.1f} "
+                  f"= {busy:.1f}; on {os.cpu_count()} otherwise idle cores that is about "
+                  f"{busy / (os.cpu_count() or 1):.1f} s wall ({args.accounts / (busy / (os.cpu_count() or 1)):,.0f} "
+                  f"accounts/s); load average now {os.getloadavg()[0]:.1f}")
         with app.app_context():
             from app.extensions import db
 
