@@ -26,6 +26,8 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (begin_nested): the real commit is still to come
     callbacks = session.info.pop(_PENDING, [])
     for callback in callbacks:
         callback()

@@ -157,3 +157,23 @@ def test_event_for_another_realm_is_not_applied(db, stripe_realm, realm_b, payer
     assert _deliver(db, stripe_realm, evt) == "ignored"
     with realm_context(stripe_realm.id):
         assert db.session.scalar(select(func.count(Payment.id))) == 0
+
+
+def test_automatic_charge_declined_later_by_webhook_starts_the_schedule(db, stripe_realm, payer, make_invoice):
+    from app.models import ChargeRetry
+    from app.services.payments.autocharge import charge_invoice
+
+    invoice = make_invoice(stripe_realm, payer.id, "12.00")
+    _card(db, stripe_realm, payer.id, pm="pm_card_processing")
+    with realm_context(stripe_realm.id):
+        payment = charge_invoice(invoice)
+        db.session.commit()
+        assert payment.status == "pending" and db.session.scalar(select(ChargeRetry.id)) is None
+        pi_id = payment.external_id
+    failed = _intent(pi_id, 1200, {"idempotency_key": f"auto:{invoice}:1", "account_id": str(payer.id)},
+                     status="requires_payment_method")
+    failed["last_payment_error"] = {"code": "card_declined", "decline_code": "expired_card"}
+    assert _deliver(db, stripe_realm, event("payment_intent.payment_failed", failed)) == "processed"
+    with realm_context(stripe_realm.id):
+        retry = db.session.scalar(select(ChargeRetry))
+        assert (retry.invoice_id, retry.attempts, retry.status, retry.last_error) == (invoice, 1, "scheduled", "expired_card")

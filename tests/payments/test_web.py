@@ -119,6 +119,13 @@ def test_selfcare_double_click_pays_once_and_lists_the_receipt(db, pay_realm, pa
     assert "RCT-000001" in page and "Nothing is due" in page
     pdf = subscriber.get(f"/payments/{payment_id}/receipt.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert "Visa •••• 4242" in page
+    with realm_context(pay_realm.id):
+        method_id = db.session.scalar(select(PaymentMethod.id))
+    assert subscriber.post(f"/payments/methods/{method_id}", {"action": "remove"}).status_code == 303
+    with realm_context(pay_realm.id):
+        assert db.session.scalar(select(PaymentMethod.active)) is False
+    assert subscriber.post(f"/payments/methods/{method_id}", {"action": "default"}).status_code == 404
 
 
 def test_selfcare_decline_shows_a_message_and_never_the_card(db, pay_realm, payer, make_invoice, subscriber):

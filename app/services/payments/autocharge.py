@@ -95,6 +95,14 @@ def _schedule_retry(invoice: Invoice, payment: Payment, *, attempt: int) -> Char
     return retry
 
 
+def failed_asynchronously(payment: Payment) -> None:
+    """An automatic charge the gateway declined later (webhook): continue its schedule."""
+    parts = payment.idempotency_key.split(":")
+    if len(parts) != 3 or parts[0] != "auto" or payment.invoice_id is None:
+        return
+    _schedule_retry(get_invoice(payment.invoice_id), payment, attempt=int(parts[2]))
+
+
 def realms_with_due_retries(at: datetime) -> list[int]:
     with all_realms():
         return sorted(set(db.session.scalars(select(ChargeRetry.realm_id).where(

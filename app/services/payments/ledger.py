@@ -21,7 +21,9 @@ def lock_account(account_id: int) -> Account | None:
     """Serialise money movements of one account (row lock on PostgreSQL; SQLite locks writers)."""
     query = select(Account).where(Account.id == account_id)
     if db.session.connection().dialect.name == "postgresql":
-        query = query.with_for_update()
+        # NO KEY UPDATE: serialises allocators without clashing with the KEY SHARE locks that
+        # inserting payments (foreign keys to the account) take, which would deadlock.
+        query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE
     return db.session.scalar(query)
 
 

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.gateways import GatewayError, WebhookEvent
+from app.gateways import ChargeResult, GatewayError, WebhookEvent
 from app.models import Account, Payment, WebhookDelivery
 from tenants import require_realm_id
 
 from ..errors import NotAllowed
+from .autocharge import failed_asynchronously
 from .core import begin_payment, mark_failed, mark_succeeded, now, record_refund
 from .gateways import gateway_for
 
@@ -50,11 +51,10 @@ def handle_webhook(gateway_code: str, payload: bytes, headers: dict) -> str:
     if event.type == "payment.succeeded":
         mark_succeeded(payment, external_id=event.external_id)
     elif event.type == "payment.failed":
-        if payment.status in ("pending", "failed"):
-            from app.gateways import ChargeResult
-
+        if payment.status == "pending":
             mark_failed(payment, ChargeResult(status="declined", external_id=event.external_id,
                                               failure_code=event.failure_code or "declined"))
+            failed_asynchronously(payment)
     elif event.type == "payment.refunded":
         if payment.status in ("pending", "failed"):
             mark_succeeded(payment, external_id=event.external_id)  # the refund proves it succeeded

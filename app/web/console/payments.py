@@ -10,8 +10,9 @@ from flask import Response, abort, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app.extensions import db
 from app.gateways import available_gateways
-from app.models import PAYMENT_STATUSES
+from app.models import PAYMENT_STATUSES, BankStatementLine
 from app.services.accounts import get_account
 from app.services.errors import Invalid, NotAllowed, NotFound
 from app.services.payments import (
@@ -24,6 +25,7 @@ from app.services.payments import (
 )
 from app.services.payments.bank_statements import (
     StatementInvalid,
+    assign_line,
     get_import,
     import_statement,
     list_imports,
@@ -192,7 +194,21 @@ def statements():
 @bp.route("/payments/statements/<int:import_id>")
 @staff_required("finance")
 def statement(import_id: int):
-    return render("console/payment_statement.html", batch=get_import(import_id))
+    return render("console/payment_statement.html", batch=get_import(import_id), errors={})
+
+
+@bp.route("/payments/statements/lines/<int:line_id>/assign", methods=["POST"])
+@staff_required("finance")
+def assign_statement_line(line_id: int):
+    """Give an unmatched credit to an account (paid to its oldest invoices)."""
+    account_id = optional_int("account_id")
+    try:
+        line = assign_line(line_id, account_id or 0, created_by=current_user.email)
+    except Invalid as exc:
+        row = db.session.get(BankStatementLine, line_id)
+        return render("console/payment_statement.html", batch=get_import(row.import_id),
+                      errors={line_id: error_messages(exc).get("account_id", [])}), 422
+    return navigate(url_for("console.statement", import_id=line.import_id))
 
 
 @bp.route("/payments/gateways", methods=["GET", "POST"])

@@ -22,7 +22,7 @@ from app.services.payments import credit_balance, get_payment, open_invoices, pa
 from app.services.payments.core import get_invoice
 from app.services.payments.gateways import online_gateway_code
 from app.services.payments.ledger import invoice_balance
-from app.services.payments.methods import list_methods
+from app.services.payments.methods import list_methods, remove_method, set_default
 from app.services.payments.queries import list_payments
 from app.services.payments.receipts import receipt_pdf
 from app.services.payments.webhooks import handle_webhook
@@ -125,6 +125,19 @@ def pay(invoice_id: int):
     if payment.status == "failed":
         return _pay_form(invoice, _safe_values(), {}, 402, message=_failure_message(payment))
     return navigate(url_for("selfcare.payments", paid=payment.id))
+
+
+@bp.route("/payments/methods/<int:method_id>", methods=["POST"])
+@subscriber_required
+def payment_method(method_id: int):
+    """Make a stored method the default one, or remove it (``action`` = default | remove)."""
+    if not any(m.id == method_id for m in list_methods(current_user.id)):
+        abort(404)
+    if request.form.get("action") == "remove":
+        remove_method(current_user.id, method_id)
+    else:
+        set_default(method_id)
+    return navigate(url_for("selfcare.payments"))
 
 
 @bp.route("/payments/<int:payment_id>/receipt.pdf")
