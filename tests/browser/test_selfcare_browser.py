@@ -25,6 +25,7 @@ fees:
 bands:
   - {unit: MB, max_usage: "0", price: "0.01"}
 """
+FAST = PLAN.replace("phone-basic", "phone-fast").replace("Basic 20", "Fast 100").replace('"20.00"', '"50.00"')
 
 
 def _seed(realm_id: int, username: str, name: str) -> str:
@@ -45,6 +46,7 @@ def _seed(realm_id: int, username: str, name: str) -> str:
     with realm_context(realm_id), unit_of_work():
         account = create_account(username=username, name=name, password=f"{username}-password-1")
         plan = import_plan(PLAN, source="test")
+        import_plan(FAST, source="test")
         db.session.flush()
         subscribe(account.id, plan_id=plan.id, starts_on=today.replace(day=1))
         create_pool(name="Monthly traffic", scope="account", unit="MB", size=D("5000"),
@@ -158,6 +160,13 @@ def test_subscriber_uses_the_portal_on_a_phone(live_server, subscriber, phone):
         expect(page.locator(f'[data-nav="{name}"]')).to_have_attribute("aria-current", "page")
         expect(page.locator("main h1").first).to_be_visible()
         assert _fits_the_screen(page), path
+
+    # Plan change: choosing a plan previews the proration through HTMX; nothing is confirmed.
+    page.locator('[data-nav="plan"]').click()
+    page.locator("label.plan-option", has_text="Fast 100").click()
+    expect(page.locator("#plan-preview")).to_contain_text("Switching to Fast 100 today")
+    expect(page.locator("#current-plan")).to_have_text("Basic 20")
+    assert _fits_the_screen(page)
     assert problems == []
 
 
