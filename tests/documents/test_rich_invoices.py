@@ -106,14 +106,15 @@ def test_bad_design_is_refused_whole(db, realm_a):
         assert db.session.scalar(select(DocumentSettings)) is None
 
 
-def _taxed_invoice(db, realm, account_id, **fields):
+def _taxed_invoice(db, realm, account_id, tax_line=None, **fields):
     from datetime import UTC, datetime
     from decimal import Decimal as D
 
     from app.models import InvoiceLine
 
     with realm_context(realm.id):
-        invoice = Invoice(account_id=account_id, kind="invoice", status="finalized", number=fields.pop("number"),
+        invoice = Invoice(account_id=account_id, kind=fields.pop("kind", "invoice"), status="finalized",
+                          number=fields.pop("number"),
                           currency="EUR", issue_date=date(2026, 11, 1), due_date=date(2026, 11, 15),
                           period_start=date(2026, 10, 1), period_end=date(2026, 11, 1),
                           finalized_at=datetime.now(UTC), seller_tax_id="DE123456789", **fields)
@@ -123,6 +124,12 @@ def _taxed_invoice(db, realm, account_id, **fields):
             InvoiceLine(position=2, kind="usage", description="band 1 (all minute): 100 minute x 0.05 = 5.00",
                         quantity=D(100), unit="minute", unit_price=D("0.05"), amount=D("5.00")),
         ]
+        if tax_line is not None:
+            invoice.lines.append(InvoiceLine(position=3, kind="tax", description="VAT 19% of 25.00",
+                                             amount=tax_line))
+        if invoice.kind == "credit_note":
+            for line in invoice.lines:
+                line.amount = -line.amount
         db.session.add(invoice)
         db.session.commit()
         return invoice.id
@@ -133,7 +140,9 @@ def test_taxes_and_reverse_charge_on_pdf_and_xml(db, realm_a, create_account):
 
     account_id = create_account(realm_a, "taxed", name="Taxed GmbH").id
     net_id = _taxed_invoice(db, realm_a, account_id, number="T-1", subtotal=D("25.00"), tax_rate=D("19"),
-                            tax_total=D("4.75"), total=D("29.75"))
+                            tax_total=D("4.75"), total=D("29.75"), tax_line=D("4.75"))
+    note_id = _taxed_invoice(db, realm_a, account_id, number="CN-1", kind="credit_note", subtotal=D("-25.00"),
+                             tax_rate=D("19"), tax_total=D("-4.75"), total=D("-29.75"), tax_line=D("4.75"))
     gross_id = _taxed_invoice(db, realm_a, account_id, number="T-2", subtotal=D("25.00"), tax_rate=D("19"),
                               tax_total=D("3.99"), total=D("25.00"), prices_include_tax=True)
     rc_id = _taxed_invoice(db, realm_a, account_id, number="T-3", subtotal=D("25.00"), tax_total=D(0),
@@ -141,9 +150,12 @@ def test_taxes_and_reverse_charge_on_pdf_and_xml(db, realm_a, create_account):
     with realm_context(realm_a.id):
         text = pdf_text(invoice_document(net_id).content)
         assert "Tax (19 %)" in text and "4.75 EUR" in text and "29.75 EUR" in text
+        assert "VAT 19% of 25.00" not in text  # the tax line is the tax row under the subtotal
+        assert "Credit note CN-1" in pdf_text(invoice_document(note_id).content)
         assert "Prices include 3.99 EUR tax." in pdf_text(invoice_document(gross_id).content)
         assert "Reverse charge" in pdf_text(invoice_document(rc_id).content)
-        for invoice_id, grand, category in ((net_id, "29.75", "S"), (gross_id, "25.00", "S"), (rc_id, "25.00", "AE")):
+        cases = ((net_id, "29.75", "S"), (gross_id, "25.00", "S"), (rc_id, "25.00", "AE"), (note_id, "29.75", "S"))
+        for invoice_id, grand, category in cases:
             xml = invoice_xml(invoice_id)
             assert xml_check_xsd(xml, flavor="factur-x", level="en16931") is True
             tree = etree.fromstring(xml)
@@ -155,3 +167,4 @@ def test_taxes_and_reverse_charge_on_pdf_and_xml(db, realm_a, create_account):
                 ".//ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", NS)]
             basis = D(tree.findtext(settlement + "ram:ApplicableTradeTax/ram:BasisAmount", namespaces=NS))
             assert sum(line_totals) == basis  # lines sum exactly to the net total
+            assert len(line_totals) == 2 and all(t > 0 for t in line_totals)

@@ -83,10 +83,12 @@ def facturx_xml(invoice: Invoice, *, realm: Realm) -> bytes:
         raise NotAllowed("not_finalized")
     currency = invoice.currency
     account = invoice.account
-    lines = list(invoice.lines)
-    tax = quantize_money(Decimal(invoice.tax_total or 0), currency)
+    # The tax is the VAT breakdown, not an item; a credit note (381) states positive amounts.
+    lines = [line for line in invoice.lines if line.kind != "tax"]
+    sign = Decimal(-1) if invoice.kind == "credit_note" else Decimal(1)
+    tax = sign * quantize_money(Decimal(invoice.tax_total or 0), currency)
     gross_lines = bool(getattr(invoice, "prices_include_tax", False))
-    line_sum = sum((quantize_money(Decimal(line.amount), currency) for line in lines), Decimal(0))
+    line_sum = sum((sign * quantize_money(Decimal(line.amount), currency) for line in lines), Decimal(0))
     net = line_sum - tax if gross_lines else line_sum
     grand = net + tax
     declared = getattr(invoice, "tax_rate", None)
@@ -94,7 +96,7 @@ def facturx_xml(invoice: Invoice, *, realm: Realm) -> bytes:
         rate = Decimal(declared).quantize(Decimal("0.01"))
     else:
         rate = (tax * 100 / net).quantize(Decimal("0.01")) if net and tax else Decimal("0.00")
-    line_amounts = [quantize_money(Decimal(line.amount), currency) for line in lines]
+    line_amounts = [sign * quantize_money(Decimal(line.amount), currency) for line in lines]
     if gross_lines and tax and line_amounts:
         # Net line totals from tax-inclusive prices; the rounding rest goes on the last line,
         # so the lines still sum exactly to the net total.

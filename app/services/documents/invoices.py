@@ -113,6 +113,8 @@ def line_views(invoice) -> list[LineView]:
                and not c.foreign_keys]
     views = []
     for line in invoice.lines:
+        if line.kind == "tax" and not getattr(invoice, "prices_include_tax", False):
+            continue  # shown under the subtotal, with its rate
         extras = []
         for column in columns:
             shown = _extra_value(column, getattr(line, column.key, None), currency)
@@ -133,10 +135,12 @@ def extra_totals(invoice) -> list[tuple[str, str]]:
             continue
         if column.name == "tax_rate":
             continue  # shown with the tax amount
-        if column.name == "tax_total" and rate:
-            if invoice.tax_total or not getattr(invoice, "reverse_charge", False):
-                shown.append((_("Tax (%(rate)s %%)", rate=f"{Decimal(rate).normalize():f}"),
-                              money(invoice.tax_total or 0, invoice.currency)))
+        if column.name == "tax_total":
+            if getattr(invoice, "prices_include_tax", False):
+                continue  # the lines are gross; a note says how much tax they contain
+            if invoice.tax_total or (rate and not getattr(invoice, "reverse_charge", False)):
+                label = _("Tax (%(rate)s %%)", rate=f"{Decimal(rate).normalize():f}") if rate else _("Tax")
+                shown.append((label, money(invoice.tax_total or 0, invoice.currency)))
             continue
         if not (isinstance(column.type, Numeric) or hasattr(column.type, "scale")):
             continue
@@ -225,7 +229,7 @@ def invoice_context(invoice, *, realm: Realm, settings=None, account=None, today
         "buyer": {"name": account.name, "number": account.number, "address": account.address,
                   "tax_id": invoice.buyer_tax_id or account.tax_id, "email": account.email},
         "lines": line_views(invoice),
-        "subtotal": money(invoice.subtotal, invoice.currency),
+        "subtotal": None if getattr(invoice, "prices_include_tax", False) else money(invoice.subtotal, invoice.currency),
         "extra_totals": extra_totals(invoice),
         "total": money(invoice.total, invoice.currency),
         "notes": invoice_notes(invoice),
