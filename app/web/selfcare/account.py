@@ -91,7 +91,7 @@ def change_password():
 def _too_many(exc):
     if request.endpoint == "selfcare.change_password":
         return _password_page({"current_password": [str(PORTAL_TEXT["rate_limited"])]}, 429)
-    return exc
+    return render("error.html", status=429, title=exc.name, message=None), 429
 
 
 # ------------------------------------------------------------------ plan
