@@ -249,7 +249,9 @@ def preview_wholesale(child_realm_id: int, period_text: str) -> WholesaleQuote:
 def _lock(model, row_id: int) -> None:
     query = select(model.id).where(model.id == row_id)
     if db.session.connection().dialect.name == "postgresql":
-        query = query.with_for_update()
+        # NO KEY UPDATE: does not clash with the KEY SHARE locks of rows inserted meanwhile
+        # that point at this one (payments, invoices), as the payments ledger does.
+        query = query.with_for_update(key_share=True)
     db.session.execute(query)
 
 
