@@ -197,3 +197,47 @@ def test_revenue_share_band(db, provider_realm, realm_a, visp):
         assert statement.total == D("9.00")  # 15 % of the 60.00 the VISP invoiced
         assert statement.invoice.lines[0].unit == "revenue"
 
+
+
+def test_concurrent_billing_of_one_month_writes_one_invoice(committed_pg_app):
+    import threading
+
+    from app.extensions import db as _db
+    from app.services.accounts import create_account
+    from app.services.realms import create_realm
+    from app.services.uow import unit_of_work
+
+    app = committed_pg_app
+    with app.app_context(), unit_of_work():
+        parent = create_realm(slug="provider", name="Provider")
+        child = create_realm(slug="alpha", name="Alpha", parent_slug="provider")
+        with realm_context(parent.id):
+            owner = create_account(username="alpha-owner", name="Alpha Ltd")
+            set_owner_account(realm=child, account_id=owner.id)
+            plan = save_plan(spec_from_mapping(WHOLESALE, source="t"), effective_from=date(2026, 1, 1))
+            set_wholesale_plan(child.id, plan_id=plan.id)
+        parent_id, child_id = parent.id, child.id
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def bill():
+        with app.app_context():
+            try:
+                barrier.wait()
+                with realm_context(parent_id), unit_of_work():
+                    results.append(bill_wholesale(child_id, "2026-10").id)
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=bill) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(set(results)) == 1
+    with app.app_context(), realm_context(parent_id):
+        assert _db.session.scalar(select(func.count()).select_from(Invoice)) == 1
+        assert _db.session.scalar(select(func.count()).select_from(WholesaleStatement)) == 1
+        assert _db.session.scalar(select(Invoice.total)) == D("50.00")
+        _db.session.remove()
