@@ -177,11 +177,20 @@ def after_draw(touched: list[tuple[QuotaPool, dict, Decimal, set[int]]], exhaust
                 emit("quota.exhausted", account=account_id, data={
                     "pool_id": pool.id, "pool": pool.name, "unit": pool.unit,
                     "period_start": balance["period_start"], "used": used_after, "available": available})
-    for item in exhausted:
-        plan = plans.get(item.account.id)
-        if plan is None or plan.quota_policy not in ("shape", "suspend"):
-            continue  # overage: the bands rate what the pools did not cover
-        _open(item, plan)
+    # overage: the bands rate what the pools did not cover; nothing to enforce.
+    enforced = [item for item in exhausted
+                if plans.get(item.account.id) is not None and plans[item.account.id].quota_policy in ("shape", "suspend")]
+    if not enforced:
+        return
+    table = Enforcement.__table__
+    known = set()
+    ids = sorted({item.account.id for item in enforced})
+    for start in range(0, len(ids), 500):  # one look-up per batch, not one per account
+        known.update(db.session.execute(select(table.c.account_id, table.c.dimension, table.c.period_start).where(
+            table.c.account_id.in_(ids[start:start + 500]))).all())
+    for item in enforced:
+        if (item.account.id, item.dimension, item.period_start) not in known:
+            _open(item, plans[item.account.id])
 
 
 def _insert_once(table, values: dict, keys: list[str]) -> int | None:
