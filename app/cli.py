@@ -68,6 +68,7 @@ def register_cli(app) -> None:
     app.cli.add_command(__import__("app.cli_vouchers", fromlist=["x"]).voucher_cli)
     app.cli.add_command(__import__("app.cli_documents", fromlist=["x"]).documents_cli)
     app.cli.add_command(__import__("app.cli_provisioning", fromlist=["x"]).provision_cli)
+    app.cli.add_command(__import__("app.cli_payments", fromlist=["x"]).payments_cli)
     from .cli_secrets import secrets_cli
 
     app.cli.add_command(secrets_cli)
