@@ -188,3 +188,229 @@ def seed_realm(app, *, accounts: int, ip_sessions: int = 0, slug: str = "bench")
 
 def session_ip(i: int) -> str:
     return f"100.64.{i // 250 % 256}.{i % 250 + 1}"
+
+
+# ------------------------------------------------------------------ the app under gunicorn
+SUBSCRIBER_PASSWORD = "bench-subscriber-pw-1"  # noqa: S105 - a throw-away database's password
+STAFF_PASSWORD = "bench-staff-password-1"  # noqa: S105
+LOAD_PLAN = {
+    "code": "load", "name": "Load plan", "currency": "USD",
+    "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}],
+    "bands": [{"unit": "MB", "max_usage": "0", "price": "0.01"},
+              {"unit": "hour", "max_usage": "0", "price": "0.50"}],
+    "quotas": [{"unit": "MB", "amount": "1000"}],
+}
+
+
+@dataclass
+class SeededRealm:
+    """What a load run needs to know of one seeded realm (JSON-serialisable)."""
+
+    id: int
+    slug: str
+    host: str                      # Host header that routes to the realm (<slug>.localhost)
+    staff_email: str
+    usernames: list[str]
+    account_ids: list[int]
+    api_token: str
+    billed_period: str             # the month the seeding billed (invoices exist for it)
+    usage_records: int = 0         # records sent while seeding (all current or billed month)
+    usage_bytes: int = 0           # their bytes_in + bytes_out
+
+
+def _month_before(day) -> str:
+    from datetime import timedelta
+
+    last = day.replace(day=1) - timedelta(days=1)
+    return f"{last:%Y-%m}"
+
+
+def seed_load(app, *, realms: int = 2, accounts: int = 10, usage: int = 4, prefix: str = "load",
+              today=None, progress=None) -> list[SeededRealm]:
+    """``realms`` realms (slugs ``<prefix>0``…), each with three cost centres, one plan,
+    ``accounts`` subscribers (``user0``… signing in with ``SUBSCRIBER_PASSWORD``, subscribed
+    since January), ``usage`` usage records per account in the last month and as many in
+    this month (through the API's batch ingest), last month billed by the billing run
+    (one invoice per account), a staff owner and an API key. Everything goes through the
+    real services; only the subscribers' password hash is computed once and shared (one
+    Argon2 hash per account would dominate the seeding)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import Account
+    from app.models.api import API_SCOPES
+    from app.security.passwords import hash_password
+    from app.services.accounts import create_account, create_cost_centre
+    from app.services.api.keys import create_api_key
+    from app.services.api.usage_batch import ingest_api_batch
+    from app.services.billing import followups
+    from app.services.billing.run import start_billing_run
+    from app.services.plans import save_plan, spec_from_mapping
+    from app.services.realms import create_realm
+    from app.services.subscriptions import subscribe
+    from app.services.uow import unit_of_work
+    from tenants import realm_context
+
+    today = today or datetime.now(UTC).date()
+    billed = _month_before(today)
+    billed_start = date.fromisoformat(f"{billed}-01")
+    month_start = today.replace(day=1)
+    seeded: list[SeededRealm] = []
+    saved_follow_ups = list(followups.FOLLOW_UPS)
+    followups.FOLLOW_UPS.clear()  # no invoice PDFs or mail while seeding
+    try:
+        with app.app_context():
+            shared_hash = hash_password(SUBSCRIBER_PASSWORD)
+            for r in range(realms):
+                slug = f"{prefix}{r}"
+                email = f"owner@{slug}.example"
+                with unit_of_work():
+                    realm = create_realm(slug=slug, name=f"Load {r}", owner={
+                        "email": email, "name": "Owner", "password": STAFF_PASSWORD})
+                realm_id = realm.id
+                with realm_context(realm_id):
+                    with unit_of_work():
+                        root = create_cost_centre(code="hq", name="Head office")
+                        centres = [create_cost_centre(code=c, name=c.title(), parent_code=root.code).id
+                                   for c in ("sales", "support")]
+                        plan = save_plan(spec_from_mapping(LOAD_PLAN, source="bench"),
+                                         effective_from=date(2020, 1, 1))
+                        ids, names = [], []
+                        for i in range(accounts):
+                            account = create_account(username=f"user{i}", name=f"User {i}",
+                                                     email=f"user{i}@{slug}.example",
+                                                     cost_centre_id=centres[i % 2])
+                            subscribe(account.id, plan_id=plan.id, starts_on=date(2026, 1, 1), anchor_day=1)
+                            ids.append(account.id)
+                            names.append(account.username)
+                            if progress:
+                                progress(1)
+                        db.session.execute(update(Account).where(Account.id.in_(ids))
+                                           .values(password_hash=shared_hash))
+                    records, sent_bytes = [], 0
+                    for n, name in enumerate(names):
+                        for k in range(usage):
+                            for first, days in ((billed_start, 28), (month_start, max((today - month_start).days, 1))):
+                                moment = datetime.combine(first + timedelta(days=(n + k) % days), datetime.min.time(),
+                                                          tzinfo=UTC) + timedelta(hours=(n * 7 + k) % 24)
+                                size_in, size_out = 1_000_000 * (1 + (n + k) % 50), 250_000 * (1 + k)
+                                records.append({"id": f"seed-{first:%Y%m}-{n}-{k}", "username": name,
+                                                "event_time": moment.isoformat(), "duration_s": 60 * (10 + k),
+                                                "bytes_in": size_in, "bytes_out": size_out})
+                                sent_bytes += size_in + size_out
+                    for start in range(0, len(records), 10_000):
+                        with unit_of_work():
+                            result = ingest_api_batch(records[start:start + 10_000], name="load seed")
+                        assert result.accepted == len(records[start:start + 10_000]), result.errors[:3]
+                    with unit_of_work():
+                        start_billing_run(billed)  # chunks run after the commit (eagerly here)
+                    with unit_of_work():
+                        token = create_api_key(name="load", scopes=list(API_SCOPES)).token
+                seeded.append(SeededRealm(
+                    id=realm_id, slug=slug, host=f"{slug}.localhost", staff_email=email, usernames=names,
+                    account_ids=ids, api_token=token, billed_period=billed, usage_records=len(records),
+                    usage_bytes=sent_bytes))
+    finally:
+        followups.FOLLOW_UPS[:] = saved_follow_ups
+    return seeded
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    """A running gunicorn (see ``gunicorn_app``)."""
+
+    url: str
+    port: int
+    pid: int
+    log_path: Path
+    process: object = field(repr=False, default=None)
+    ready_host: str = "localhost"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until a page answers (RuntimeError with the log's tail when gunicorn exits or hangs)."""
+        _wait_ready(self.process, self, self.ready_host, timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def gunicorn_app(database_url: str, *, workers: int = 2, threads: int = 4, ready_host: str = "localhost",
+                 encryption_keys: str | None = None, timeout: float = 60.0, wait: bool = True,
+                 extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """The real app (``bench/_wsgi.py``) under gunicorn (gthread: ``workers`` processes ×
+    ``threads`` threads) on a free 127.0.0.1 port, on ``database_url``, without Redis
+    (embedded job threads). Ready when a page answers; stopped with SIGTERM (SIGKILL of
+    its process group after 10 s) also when the body fails. ``encryption_keys`` must be the
+    seeding app's ``ENCRYPTION_KEYS`` (API key hashes are keyed with them). The app is
+    imported once (``--preload``) and forked. ``wait=False`` returns while it boots (seed
+    the database meanwhile, then ``server.wait_ready()``); the schema must exist by then."""
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="realmbill-gunicorn-") as tmp:
+        log_path = Path(tmp) / "gunicorn.log"
+        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret-key",
+               "REALMBILL_ENCRYPTION_KEYS": encryption_keys or _encryption_key(),
+               "REALMBILL_INSTANCE": tmp, "REALMBILL_BASE_DOMAIN": "localhost", **(extra_env or {})}
+        env.pop("REDIS_URL", None)
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                   "--graceful-timeout", "5", "--timeout", "60", "--log-level", "warning", "--preload",
+                   "bench._wsgi:app"]
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        server = AppServer(url=f"http://127.0.0.1:{port}", port=port, pid=process.pid, log_path=log_path,
+                           process=process, ready_host=ready_host)
+        try:
+            if wait:
+                server.wait_ready(timeout)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)  # the group this helper started
+                    process.wait(timeout=10)
+
+
+def _wait_ready(process, server: AppServer, host: str, timeout: float) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log_tail()}")
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            connection.request("GET", "/login", headers={"Host": host})
+            status = connection.getresponse().status
+            if status < 500:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{server.log_tail()}")
+        time.sleep(0.1)
