@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 
 
 def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # jobs and commands: the default, unless they force_locale() a recipient's
     languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang") if request else None
+    chosen = request.args.get("lang")
     if chosen in languages:
         return chosen
     user_locale = getattr(current_user, "locale", None) if current_user else None

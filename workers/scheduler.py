@@ -66,10 +66,10 @@ def run_scheduler(stop: threading.Event, interval: float = 5.0) -> None:
         stop.wait(interval)
 
 
+from . import api as _api  # noqa: E402,F401 - registers the idempotency sweep
 from . import collections as _collections  # noqa: E402,F401 - registers the dunning sweep
 from . import enforcement as _enforcement  # noqa: E402,F401 - registers the quota enforcement check
 from . import mail as _mail  # noqa: E402,F401 - registers the mail retry sweep
 from . import payments as _payments  # noqa: E402,F401 - registers the charge retry sweep
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning retry sweep
 from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale cycle
-from . import api as _api  # noqa: E402,F401 - registers the idempotency sweep

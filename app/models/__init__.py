@@ -1,9 +1,12 @@
 """All models, imported here so metadata (and Alembic) sees every table."""
 
 from .account import ACCOUNT_STATUSES, Account, CostCentre
+from .api import ApiKey, IdempotencyRecord  # noqa: F401
 from .audit import AuditEntry
 from .billing_terms import BuyerTaxProfile, Charge, Discount, TaxRate, TaxSettings  # noqa: F401
+from .collections import CollectionPolicy, DunningStep  # noqa: F401
 from .document import Document, DocumentSettings, MailMessage  # noqa: F401
+from .enforcement import Enforcement, EnforcementTarget, QuotaNotice  # noqa: F401
 from .events import Event as Event  # noqa: F401
 from .invoice import (
     INVOICE_KINDS,
@@ -35,14 +38,12 @@ from .plan import FEE_KINDS, FEE_PERIODS, Bundle, ChargeBand, Plan, PlanFee, Pla
 from .provisioning import Service as Service  # noqa: F401
 from .quota import POOL_SCOPES, QuotaBalance, QuotaDraw, QuotaPool
 from .realm import Realm, RealmDomain
+from .report import ReportPin, ReportRun  # noqa: F401
 from .staff import ROLES, Department, StaffUser
 from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
-from .api import ApiKey, IdempotencyRecord  # noqa: F401
-from .wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine  # noqa: F401
 from .voucher import AccessGrant, Voucher, VoucherBatch  # noqa: F401
-from .collections import CollectionPolicy, DunningStep  # noqa: F401
-from .enforcement import Enforcement, EnforcementTarget, QuotaNotice  # noqa: F401
+from .wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine  # noqa: F401
 
 __all__ = [
     "ACCOUNT_STATUSES", "FEE_KINDS", "FEE_PERIODS", "INVOICE_KINDS", "INVOICE_STATUSES", "POOL_SCOPES", "ROLES", "SUBSCRIPTION_STATUSES",

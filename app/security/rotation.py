@@ -50,6 +50,8 @@ SECRET_COLUMNS = (
                  lambda row: _service("app.services.provisioning.modules:_secrets_context")(row.realm_id)),
     SecretColumn("app.models.provisioning:EventAction", "secret_enc",
                  lambda row: _service("app.services.event_actions:_secret_context")(row.realm_id)),
+    SecretColumn("app.models.provisioning:SubscriberAuth", "secret_enc",
+                 lambda row: _service("app.services.subscriber_auth:_secret_context")(row.realm_id)),
     SecretColumn("app.models.voucher:VoucherBatch", "pins_enc",
                  lambda row: _service("app.services.vouchers:_pins_context")(row.realm_id, row.id)),
 )

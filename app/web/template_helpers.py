@@ -48,6 +48,12 @@ def money(amount, currency: str) -> str:
     return f"{format(quantize_money(amount, currency), 'f')} {currency}"
 
 
+def _report_catalogue(scope: str):
+    from app.services.reports import catalogue
+
+    return catalogue(scope)
+
+
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
 
@@ -106,6 +112,7 @@ def init_template_helpers(app: Flask) -> None:
             "current_locale": lambda: str(get_locale() or "en"),
             "format_date": format_date,
             "format_datetime": format_datetime,
+            "report_catalogue": _report_catalogue,
             "actor_kind_label": lambda code: str(ACTOR_KIND_LABELS.get(code, code)),
             "audit_action_label": lambda code: str(AUDIT_ACTION_LABELS.get(code, code)),
             "status_label": status_label,

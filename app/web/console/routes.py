@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, request, url_for
+from flask_login import current_user
 
 from app.services.accounts import (
     create_account,
@@ -15,6 +16,7 @@ from app.services.errors import Invalid
 from app.services.realms import KNOWN_THEMES, update_branding
 
 from ..access import staff_required
+from ..charts import bar_chart
 from ..errors import field_messages
 from ..forms import optional_int, optional_text, text
 from ..htmx import add_vary, navigate
@@ -26,7 +28,10 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 @bp.route("/")
 @staff_required()
 def home():
-    return render("console/home.html")
+    from app.services.reports.pins import pinned_reports
+
+    pinned = pinned_reports() if current_user.can("finance") else []
+    return render("console/home.html", pinned=[(d, r, bar_chart(r.chart()) if r else None) for d, r in pinned])
 
 
 @bp.route("/accounts")
@@ -139,6 +144,7 @@ from . import enforcement as _enforcement  # noqa: E402,F401 - registers the quo
 from . import payments as _payments  # noqa: E402,F401 - registers the payment pages on bp
 from . import plans as _plans  # noqa: E402,F401 - registers the plan pages on bp
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning pages on bp
+from . import reports as _reports  # noqa: E402,F401 - registers the reports pages on bp
 from . import subscriptions as _subscriptions  # noqa: E402,F401 - registers the subscription pages on bp
 from . import taxes as _taxes  # noqa: E402,F401 - registers the tax and discount pages on bp
 from . import usage as _usage  # noqa: E402,F401 - registers the usage pages on bp

@@ -49,4 +49,5 @@ def new_realm():
     return navigate(url_for("provider.realms"))
 
 
+from . import reports as _reports  # noqa: E402,F401 - registers the cross-realm reports on bp
 from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale pages on bp
