@@ -131,3 +131,16 @@ def test_plan_migration_page_previews_then_moves(db, realm_a, console, create_ac
         assert moved.plan_version_id != target and moved.plan_version.number == 2
     assert "Every subscriber is on this version already." in client.get(
         f"/console/plans/{basic}/migrate?on=2026-10-01").get_data(as_text=True)
+
+
+def test_buyer_tax_profile_form(db, realm_a, console):
+    from app.models import BuyerTaxProfile
+
+    client, account_id, _, _ = console
+    url = f"/console/accounts/{account_id}/tax-profile"
+    assert client.post(url, {"country": "Austria"}).status_code == 422
+    assert client.post(url, {"country": "at", "reverse_charge": "1"}).status_code == 303
+    with realm_context(realm_a.id):
+        profile = db.session.scalar(select(BuyerTaxProfile))
+        assert (profile.account_id, profile.country, profile.reverse_charge) == (account_id, "AT", True)
+    assert 'value="AT"' in client.get(f"/console/accounts/{account_id}/subscriptions").get_data(as_text=True)

@@ -158,3 +158,7 @@ def set_buyer_tax_profile(account_id: int, *, country: str | None, reverse_charg
     profile.country, profile.reverse_charge = country, bool(reverse_charge)
     db.session.flush()
     return profile
+
+
+def buyer_tax_profile(account_id: int) -> BuyerTaxProfile | None:
+    return db.session.scalar(select(BuyerTaxProfile).where(BuyerTaxProfile.account_id == account_id))

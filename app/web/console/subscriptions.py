@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.services.accounts import get_account
 from app.services.billing.charges import add_charge, cancel_charge, pending_charges
+from app.services.billing.taxes import buyer_tax_profile, set_buyer_tax_profile
 from app.services.errors import Invalid
 from app.services.plan_migration import migrate_subscribers, preview_migration
 from app.services.plans import get_plan, list_plans
@@ -67,7 +68,8 @@ def _page(account, *, errors=None, values=None, status=200):
     plans = [p for p in list_plans() if p.active]
     return render("console/subscriptions.html", account=account, subscriptions=subscriptions_of(account.id),
                   plans=plans, plan_options=[("", "—")] + [(p.id, f"{p.name} ({p.code})") for p in plans],
-                  charges=pending_charges(account.id), errors=errors or {}, values=values or {}), status
+                  charges=pending_charges(account.id), tax_profile=buyer_tax_profile(account.id),
+                  errors=errors or {}, values=values or {}), status
 
 
 @bp.route("/accounts/<int:account_id>/subscriptions")
@@ -140,6 +142,19 @@ def add_account_charge(account_id: int):
     try:
         add_charge(account.id, description=text("description"), amount=text("amount"),
                    kind=text("kind") or "one_time", charge_on=form_date("charge_on"))
+    except Invalid as exc:
+        return _page(account, errors=field_messages(exc), values=request.form.to_dict(), status=422)
+    return navigate(url_for("console.account_subscriptions", account_id=account.id))
+
+
+@bp.route("/accounts/<int:account_id>/tax-profile", methods=["POST"])
+@staff_required("finance")
+def save_buyer_tax_profile(account_id: int):
+    """The buyer's country and reverse-charge flag (its tax id is on the account)."""
+    account = get_account(account_id)
+    try:
+        set_buyer_tax_profile(account.id, country=text("country") or None,
+                              reverse_charge=bool(request.form.get("reverse_charge")))
     except Invalid as exc:
         return _page(account, errors=field_messages(exc), values=request.form.to_dict(), status=422)
     return navigate(url_for("console.account_subscriptions", account_id=account.id))
