@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from flask import Response, request
+from flask import Response, g, request
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -52,12 +52,21 @@ def run_idempotent(key: ApiKey, run: Callable[[], Response]) -> Response:
         return response
     response = run()
     if response.status_code < 400:
+        body = response.get_data(as_text=True)
+        omits = getattr(g.get("api_endpoint"), "replay_omits", ())
+        if omits and response.mimetype == "application/json":
+            # Shown once (voucher PINs): a replay answers the rest, never a stored copy of them.
+            stored_body = json.loads(body)
+            for name in omits:
+                stored_body.pop(name, None)
+            stored_body["replay_omitted"] = list(omits)
+            body = json.dumps(stored_body, separators=(",", ":")) + "\n"
         try:
             with db.session.begin_nested():
                 store_response(api_key_id=key.id, idempotency_key=token, method=request.method,
                                path=request.path, fingerprint=fingerprint,
                                status_code=response.status_code, content_type=response.mimetype,
-                               body=response.get_data(as_text=True))
+                               body=body)
         except IntegrityError:
             # A concurrent request with the same key won: ours must not take effect twice.
             raise ApiError(409, "idempotency_conflict", "a request with this Idempotency-Key is in progress") from None

@@ -49,6 +49,8 @@ def _operation(ep) -> dict:
         success = {"description": "OK", "content": {"application/json": {"schema": ep.response or {"type": "object"}}}}
     else:
         success = {"description": "OK", "content": {ep.produces: {"schema": {"type": "string", "format": "binary"}}}}
+    if ep.status == 204:
+        success = {"description": "Done (no content)"}
     op["responses"][str(ep.status)] = success
     statuses = {401, 403, 429} | set(ep.errors)
     if ep.path_params:
@@ -62,6 +64,8 @@ def _operation(ep) -> dict:
             "description": STATUS_TEXT.get(status, "Error"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+    for status, response in (ep.responses or {}).items():
+        op["responses"][str(status)] = response
     return op
 
 

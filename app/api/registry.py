@@ -47,6 +47,8 @@ class Endpoint:
     description: str = ""
     request_doc: dict | None = None  # a fuller schema for the document than the one enforced
     example: dict | None = None  # a valid request body (document, tests)
+    responses: dict | None = None  # further (or fuller) response objects for the document
+    replay_omits: tuple[str, ...] = ()  # top-level keys never stored for an Idempotency-Key replay
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -173,18 +175,28 @@ def endpoint(path: str, method: str = "GET", *, summary: str, scope: str | None,
              response: dict | None = None, status: int = 200, query: dict | None = None,
              produces: str = "application/json", errors: tuple[int, ...] = (),
              description: str = "", request_doc: dict | None = None,
-             example: dict | None = None) -> Callable:
+             example: dict | None = None, path_types: dict[str, dict] | None = None,
+             responses: dict | None = None, replay_omits: tuple[str, ...] = ()) -> Callable:
+    """``path_types`` declares path parameters that are not ids (a string schema with a
+    ``pattern``); every other path parameter is an integer id."""
     method = method.upper()
+    path_types = path_types or {}
 
     def decorator(view: Callable) -> Callable:
         params = _PARAM.findall(path)
-        rule = _PARAM.sub(lambda m: f"<int(max={INT32_MAX}):{m.group(1)}>", path)
+
+        def converter(match) -> str:
+            name = match.group(1)
+            return f"<string:{name}>" if name in path_types else f"<int(max={INT32_MAX}):{name}>"
+
+        rule = _PARAM.sub(converter, path)
         ep = Endpoint(
             path=path, method=method, name=view.__name__, summary=summary, scope=scope, tag=tag,
-            path_params={p: {"type": "integer", "minimum": 0, "maximum": INT32_MAX} for p in params},
+            path_params={p: path_types.get(p, {"type": "integer", "minimum": 0, "maximum": INT32_MAX})
+                         for p in params},
             query=query or {}, request=request, request_types=request_types, response=response,
             status=status, produces=produces, errors=errors, description=description,
-            request_doc=request_doc, example=example,
+            request_doc=request_doc, example=example, responses=responses, replay_omits=replay_omits,
         )
 
         @wraps(view)
@@ -194,6 +206,9 @@ def endpoint(path: str, method: str = "GET", *, summary: str, scope: str | None,
 
             key = require_key(scope)
             g.api_endpoint = ep
+            for name in path_types:
+                if not re.fullmatch(path_types[name].get("pattern", ".+"), kwargs.get(name, "")):
+                    raise ApiError(404, "not_found", "no such resource")
 
             def run():
                 body = _parse_body(ep)

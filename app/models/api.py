@@ -21,6 +21,8 @@ from .types import UTCDateTime
 API_SCOPES = (
     "accounts:read", "accounts:write", "plans:read", "plans:write", "quotes", "usage:write",
     "invoices:read", "subscriptions:read", "realms:read", "wholesale:read",
+    "payments:read", "payments:write", "vouchers:read", "vouchers:write",
+    "provisioning:read", "provisioning:write", "events:read", "events:write", "reports:read",
 )
 
 

@@ -75,3 +75,9 @@ def load_user(user_id: str):
     if model is None:
         return None
     return db.session.scalar(select(model).where(model.id == int(raw_id)))
+
+
+def get_active_staff(staff_id: int) -> StaffUser | None:
+    """An active staff user of the current realm (``None`` if unknown, inactive or elsewhere)."""
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.id == staff_id))
+    return staff if staff is not None and staff.active else None

@@ -307,6 +307,12 @@ def vouchers_pdf(batch: VoucherBatch, pins: list[tuple[str, str]]) -> bytes:
     }, realm=realm)
 
 
+def release_pins(batch_id: int, *, fmt: str) -> list[tuple[str, str]]:
+    """The batch's (serial, PIN) list, released once like an export (the API answers them
+    in the generating response); a later export is refused as ``already_exported``."""
+    return _release_pins(batch_id, fmt)[1]
+
+
 def export_batch(batch_id: int, *, fmt: str = "csv") -> tuple[str, bytes, str]:
     """The batch's cards as CSV or a PDF sheet — once; returns (filename, data, mimetype)."""
     return export_batch_files(batch_id, formats=[fmt])[0]

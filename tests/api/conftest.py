@@ -9,7 +9,8 @@ import pytest
 
 ALL_SCOPES = ("accounts:read", "accounts:write", "plans:read", "plans:write", "quotes", "usage:write",
               "invoices:read", "subscriptions:read", "realms:read",
-              "wholesale:read")
+              "wholesale:read", "payments:read", "payments:write", "vouchers:read", "vouchers:write",
+              "provisioning:read", "provisioning:write", "events:read", "events:write", "reports:read")
 
 
 class ApiClient:

@@ -24,6 +24,15 @@ SCOPE_LABELS = {
     "subscriptions:read": _l("Read subscriptions"),
     "realms:read": _l("Read realms (provider only)"),
     "wholesale:read": _l("Read wholesale totals of the realms below"),
+    "payments:read": _l("Read payments and credit balances"),
+    "payments:write": _l("Record and refund payments"),
+    "vouchers:read": _l("Read voucher batches"),
+    "vouchers:write": _l("Generate and redeem vouchers"),
+    "provisioning:read": _l("Read provisioning operations and tasks"),
+    "provisioning:write": _l("Restart operations, assign and close tasks"),
+    "events:read": _l("Read events, event actions and webhook deliveries"),
+    "events:write": _l("Create and delete webhook actions"),
+    "reports:read": _l("Read reports"),
 }
 
 
