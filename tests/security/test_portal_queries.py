@@ -1,0 +1,102 @@
+"""The self-care dashboard's hot path: its statements do not grow with the number of quota
+pools or the depth of the cost-centre tree (no N+1), and the bulk pool figures equal
+``quotas.peek_balance`` pool by pool (current period, carried over, untouched)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import event, select
+
+from app.models import Account, Subscription
+from app.services.accounts import create_cost_centre
+from app.services.plans import save_plan, spec_from_mapping
+from app.services.quotas import create_pool, peek_balance, top_up_pool
+from app.services.selfcare import dashboard
+from app.services.usage.summary import _pools
+from tenants import realm_context
+
+PLAN = {"code": "home", "name": "Home", "currency": "USD",
+        "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}],
+        "bands": [{"unit": "MB", "max_usage": "0", "price": "0.01"}],
+        "quotas": [{"unit": "MB", "amount": "100"}]}
+
+
+@pytest.fixture
+def subscriber(db, realm_a, create_account):
+    with realm_context(realm_a.id):
+        root = create_cost_centre(code="hq", name="HQ")
+        create_cost_centre(code="sales", name="Sales", parent_code="hq")
+        leaf = create_cost_centre(code="north", name="North", parent_code="sales")
+        other = create_cost_centre(code="support", name="Support", parent_code="hq")
+        db.session.commit()
+        ids = {"root": root.id, "leaf": leaf.id, "other": other.id}
+    account_id = create_account(realm_a, "alice", cost_centre_id=ids["leaf"]).id
+    with realm_context(realm_a.id):
+        plan = save_plan(spec_from_mapping(PLAN, source="test"), effective_from=date(2020, 1, 1))
+        db.session.add(Subscription(account_id=account_id, plan_version_id=plan.latest_version.id,
+                                    status="active", starts_on=date(2020, 1, 1), anchor_day=1))
+        db.session.commit()
+    return realm_a, account_id, ids
+
+
+def _statements(db, realm_id: int, account_id: int) -> int:
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    db.session.expunge_all()
+    with realm_context(realm_id):
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+        connection = db.session.connection()
+        event.listen(connection, "before_cursor_execute", count)
+        try:
+            dashboard(account)
+        finally:
+            event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_dashboard_statements_do_not_grow_with_pools(db, subscriber):
+    realm, account_id, centres = subscriber
+    today = datetime.now(UTC).date()
+    with realm_context(realm.id):
+        create_pool(name="Own", scope="account", account_id=account_id, unit="MB", size=D(50), anchor=date(2020, 1, 1))
+        db.session.commit()
+    few = _statements(db, realm.id, account_id)
+    with realm_context(realm.id):
+        for n in range(4):
+            create_pool(name=f"HQ {n}", scope="cost_centre", cost_centre_id=centres["root"], unit="MB",
+                        size=D(100), anchor=date(2020, 1, 1))
+        create_pool(name="Realm", scope="realm", unit="hour", size=D(10), anchor=date(2020, 1, 1))
+        pool = create_pool(name="Topped", scope="account", account_id=account_id, unit="MB", size=D(5),
+                           anchor=date(2020, 1, 1))
+        top_up_pool(pool.id, quantity=D(7), on=today)
+        db.session.commit()
+    assert _statements(db, realm.id, account_id) == few
+
+
+def test_bulk_pool_figures_equal_peek_balance(db, subscriber):
+    realm, account_id, centres = subscriber
+    today = datetime.now(UTC).date()
+    last_month = today.replace(day=1) - timedelta(days=1)
+    with realm_context(realm.id):
+        own = create_pool(name="Own", scope="account", account_id=account_id, unit="MB", size=D(50),
+                          anchor=date(2020, 1, 1))
+        ancestor = create_pool(name="HQ", scope="cost_centre", cost_centre_id=centres["root"], unit="MB",
+                               size=D(100), anchor=date(2020, 1, 1), carry_over="full")
+        create_pool(name="Support only", scope="cost_centre", cost_centre_id=centres["other"], unit="MB",
+                    size=D(100), anchor=date(2020, 1, 1))
+        realm_pool = create_pool(name="Realm", scope="realm", unit="hour", size=D(10), anchor=date(2020, 1, 1))
+        top_up_pool(own.id, quantity=D(7), on=today)                 # a balance this period
+        top_up_pool(ancestor.id, quantity=D(30), on=last_month)      # carried over from the last one
+        db.session.commit()
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+        figures = _pools(account, today)
+        expected = [(p.name, p.unit, *peek_balance(p, today)) for p in (own, ancestor, realm_pool)]
+    assert figures == expected
+    assert ("HQ", "MB", D(230), D(230)) in figures  # 100 + 30 left last month + this month's 100
+    assert not any(name == "Support only" for name, *_ in figures)
