@@ -18,8 +18,9 @@ from .schemas import DATE, DATETIME, ID, listing, nullable, obj
 
 CODE = {"type": "string", "pattern": r"^[a-z0-9_]{1,40}$", "maxLength": 40}
 UNITS = ["MB", "GB", "hour", "minute"]
+DAY = {**DATE, "pattern": r"^\d{4}-\d{2}-\d{2}$", "maxLength": 10}
 FILTERS = {
-    "since": DATE, "until": DATE, "unit": {"type": "string", "enum": UNITS}, "node": ID,
+    "since": DAY, "until": DAY, "unit": {"type": "string", "enum": UNITS}, "node": ID,
     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
     "format": {"type": "string", "enum": ["json", "csv"]}, "refresh": {"type": "boolean"},
 }
@@ -94,6 +95,12 @@ def api_list_reports():
 def api_run_report(report_code, query):
     reports = _reports()
     definition = reports.get_report(report_code, "realm")
+    for name in ("since", "until"):
+        try:
+            if query.get(name):
+                date.fromisoformat(query[name])
+        except ValueError:
+            raise ApiError(422, "invalid", errors={f"query.{name}": ["invalid"]}) from None
     filters = reports.parse_filters(request.args)
     run = None
     if definition.heavy:

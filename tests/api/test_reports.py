@@ -1,0 +1,49 @@
+"""API reports: the catalogue, a report as JSON and CSV, heavy reports as background runs."""
+
+from __future__ import annotations
+
+from tenants import realm_context
+
+from . import factories
+
+
+def test_catalogue_and_a_report_as_json_and_csv(db, realm_a, api):
+    with realm_context(realm_a.id):
+        factories.voucher_batch(3)
+        db.session.commit()
+    client = api(realm_a, scopes=["reports:read"])
+    catalogue = {r["code"]: r for r in client.get("/reports").get_json()["items"]}
+    assert "vouchers" in catalogue and catalogue["usage_cost_centres"]["heavy"] is True
+    assert "realm_revenue" not in catalogue  # provider reports stay in the provider console
+
+    report = client.get("/reports/vouchers").get_json()
+    assert [c["key"] for c in report["columns"]][:2] == ["batch", "total"]
+    assert report["rows"] == [{"batch": "Factory", "total": 3, "sold": 3, "redeemed": 0, "expired": 0, "void": 0}]
+
+    csv_query = client.get("/reports/vouchers?format=csv")
+    assert csv_query.mimetype == "text/csv"
+    assert csv_query.get_data(as_text=True).splitlines()[1] == "Factory,3,3,0,0,0"
+    accept = client.get("/reports/vouchers", headers={"Accept": "text/csv"})
+    assert accept.mimetype == "text/csv" and accept.get_data() == csv_query.get_data()
+
+    assert client.get("/reports/nope").status_code == 404
+    assert client.get("/reports/realm_revenue").status_code == 404
+    assert client.get("/reports/Bad-Code").status_code == 404
+    assert client.get("/reports/vouchers?since=yesterday").status_code == 422
+    assert api(realm_a, scopes=["accounts:read"]).get("/reports").status_code == 403
+
+
+def test_heavy_report_runs_in_the_background(db, realm_a, api, create_account):
+    create_account(realm_a, "carl")
+    client = api(realm_a, scopes=["reports:read"])
+    started = client.get("/reports/usage_cost_centres?unit=GB")
+    assert started.status_code == 202, started.get_data(as_text=True)
+    run = started.get_json()
+    assert run["code"] == "usage_cost_centres" and started.headers["Location"].endswith(f"/report-runs/{run['id']}")
+    # Jobs run in-process after the commit in tests: the run is finished now.
+    assert client.get(f"/report-runs/{run['id']}").get_json()["status"] == "done"
+    done = client.get("/reports/usage_cost_centres?unit=GB")
+    assert done.status_code == 200 and done.get_json()["run_id"] == run["id"]
+    assert client.get("/reports/usage_cost_centres?unit=GB&format=csv").mimetype == "text/csv"
+    refreshed = client.get("/reports/usage_cost_centres?unit=GB&refresh=true")
+    assert refreshed.status_code == 202 and refreshed.get_json()["id"] != run["id"]
