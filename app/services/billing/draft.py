@@ -27,7 +27,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -231,11 +231,13 @@ class ChunkData:
         wanted = {s.plan_version_id for subs in self.subscriptions.values() for s in subs}
         if not wanted:
             return
+        # One statement (a chunk uses few versions, each with a handful of fees, bands and
+        # quotas): the self-care dashboard previews one account per page view.
         versions = db.session.scalars(
             select(PlanVersion).where(id_in(PlanVersion.id, sorted(wanted))).options(
-                selectinload(PlanVersion.plan), selectinload(PlanVersion.fees),
-                selectinload(PlanVersion.bands), selectinload(PlanVersion.quotas))
-        ).all()
+                joinedload(PlanVersion.plan), joinedload(PlanVersion.fees),
+                joinedload(PlanVersion.bands), joinedload(PlanVersion.quotas))
+        ).unique().all()
         for version in versions:
             self.versions[version.id] = _Version(version)
 
