@@ -61,12 +61,15 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection):
-            connection.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+            # writes fails at once (no busy wait) when another connection committed in between,
+            # which the embedded job threads and the web server otherwise do to each other.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def configure_tenancy(app: Flask) -> None:

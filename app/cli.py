@@ -95,9 +95,31 @@ def demo_seed():
             logins = seed_demo()
     except ServiceError as exc:
         fail(str(exc))
+    _wait_for_billing_runs()
+    from workers.queues import wait_for_embedded_jobs
+
+    wait_for_embedded_jobs()
     click.echo("Demo ready. Sign in with:")
     for line in logins:
         click.echo(f"  {line}")
+
+
+def _wait_for_billing_runs(timeout: float = 300) -> None:
+    """Without Redis the demo's billing runs finish in this process: wait for them."""
+    import time
+
+    from app.extensions import db
+    from app.models import BillingRun
+    from tenants import all_realms
+
+    deadline = time.monotonic() + timeout
+    with all_realms():
+        while time.monotonic() < deadline:
+            pending = db.session.scalar(db.select(db.func.count(BillingRun.id)).where(BillingRun.status != "done"))
+            db.session.rollback()
+            if not pending or current_app.config.get("REDIS_URL"):
+                return
+            time.sleep(0.5)
 
 
 # ---------------------------------------------------------------- realms

@@ -70,6 +70,27 @@ def enqueue(
     )
 
 
+_outstanding: set = set()
+
+
+def wait_for_embedded_jobs(timeout: float = 300) -> bool:
+    """Block until the in-process jobs (and the follow-ups they enqueue) have finished, so a
+    command like ``demo seed`` does not exit while its background work still runs."""
+    import time
+    from concurrent.futures import wait
+
+    deadline = time.monotonic() + timeout
+    while _outstanding and time.monotonic() < deadline:
+        wait(list(_outstanding), timeout=max(0.1, deadline - time.monotonic()))
+    return not _outstanding
+
+
+def _track(future):
+    _outstanding.add(future)
+    future.add_done_callback(_outstanding.discard)
+    return future
+
+
 def _run_embedded(func, args, kwargs):
     global _pool
     if _pool is None:
@@ -88,7 +109,7 @@ def _run_embedded(func, args, kwargs):
         # Eager mode (tests) waits for every job; a job enqueued by a running job gets a
         # fresh thread, so nested follow-ups never wait on a pool whose threads all wait.
         nested = ThreadPoolExecutor(max_workers=1, thread_name_prefix="realmbill-job-nested")
-        future = nested.submit(run)
+        future = _track(nested.submit(run))
         nested.shutdown(wait=False)
         return future
-    return _pool.submit(run)
+    return _track(_pool.submit(run))

@@ -1,17 +1,18 @@
-"""The demo: a provider realm and two VISP realms with plans, accounts and cost centres.
+"""The demo: a provider realm and two VISP realms with plans, accounts and cost centres,
+usage, last month's invoices (billing runs started here, finished by the job runner),
+voucher cards, and a wholesale plan under which the provider bills its VISPs.
 
-Seeding is idempotent: a realm that already exists is left as it is. Later features add
-their demo data (usage, invoices, vouchers) here.
+Seeding is idempotent: a realm that already exists is left as it is.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Realm, Subscription
+from app.models import Realm, Subscription, UsageRecord
 from tenants import realm_context
 
 from .accounts import create_account, create_cost_centre
@@ -43,6 +44,14 @@ PLANS = {
     },
 }
 
+WHOLESALE_PLAN = {
+    "code": "visp-wholesale", "name": "VISP wholesale access", "units": [{"name": "subscriber"}],
+    "fees": [{"kind": "recurring", "period": "monthly", "amount": "50.00"}],
+    "bands": [{"unit": "subscriber", "max_usage": "0", "price": "2.00"},
+              {"unit": "GB", "max_usage": "100", "price": "0.10"},
+              {"unit": "GB", "max_usage": "0", "price": "0.05"}],
+}
+
 REALMS = [
     # slug, name, parent, currency, locale, theme, plans, accounts
     ("provider", "Jet Internet", None, "USD", "en", "default", ["jet-mixed", "home-50", "dialup"],
@@ -55,7 +64,9 @@ REALMS = [
 
 
 def seed_demo() -> list[str]:
+    """Create what is missing; returns the lines to print (logins, voucher cards)."""
     logins = []
+    cards = []
     for slug, name, parent, currency, locale, theme, plan_codes, accounts in REALMS:
         realm = db.session.scalar(select(Realm).where(Realm.slug == slug))
         if realm is None:
@@ -67,11 +78,13 @@ def seed_demo() -> list[str]:
             )
             with realm_context(realm.id):
                 _seed_realm(realm, plan_codes, accounts)
+                cards += [f"{slug}: voucher {serial} PIN {pin}" for serial, pin in _seed_activity()]
         logins.append(f"{slug}: console http://{slug}.localhost:5000/console/ "
                       f"admin@{slug}.example / {DEMO_PASSWORD}; self-care "
                       f"http://{slug}.localhost:5000/ {accounts[0][0]} / {DEMO_PASSWORD}")
     _link_visp_owners()
-    return logins
+    _seed_wholesale()
+    return logins + cards
 
 
 def _seed_realm(realm: Realm, plan_codes: list[str], accounts) -> None:
@@ -92,6 +105,48 @@ def _seed_realm(realm: Realm, plan_codes: list[str], accounts) -> None:
             starts_on=date(2026, 1, 1), anchor_day=1,
         ))
     db.session.flush()
+
+
+def _seed_activity() -> list[tuple[str, str]]:
+    """Usage for every account over the last 45 days, last month's billing run, voucher cards."""
+    from .billing.run import start_billing_run
+    from .vouchers import seed_demo_vouchers
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    subscriptions = db.session.scalars(select(Subscription)).all()
+    for index, subscription in enumerate(subscriptions, 1):
+        username = subscription.account.username
+        for day in range(45):
+            at = now - timedelta(days=day, hours=index)
+            db.session.add(UsageRecord(
+                account_id=subscription.account_id, source="cdr", status="cdr",
+                source_record_id=f"demo-{username}-{day}", username=username, ip=f"100.64.0.{index}",
+                event_time=at, start=at - timedelta(minutes=20 + day % 30),
+                duration_s=(20 + day % 30) * 60, bytes_in=(day % 7 + 1) * 15_000_000 * index,
+                bytes_out=(day % 5 + 1) * 4_000_000))
+    db.session.flush()
+    first_of_month = now.date().replace(day=1)
+    start_billing_run((first_of_month - timedelta(days=1)).strftime("%Y-%m"))
+    return seed_demo_vouchers()
+
+
+def _seed_wholesale() -> None:
+    """The provider bills each VISP under its wholesale plan (the scheduler does it monthly)."""
+    from .billing.wholesale import agreements, set_wholesale_plan
+
+    provider = db.session.scalar(select(Realm).where(Realm.parent_id.is_(None)))
+    if provider is None:
+        return
+    with realm_context(provider.id):
+        plan = None
+        for visp in db.session.scalars(select(Realm).where(Realm.parent_id == provider.id)):
+            if visp.id in agreements():
+                continue
+            if plan is None:
+                plan = save_plan(spec_from_mapping({**WHOLESALE_PLAN, "currency": provider.currency},
+                                                   source="demo:wholesale"), effective_from=date(2026, 1, 1))
+            set_wholesale_plan(visp.id, plan_id=plan.id)
+        db.session.flush()
 
 
 def _link_visp_owners() -> None:
