@@ -47,6 +47,7 @@ from app.rating.quote import QuotaLine, compile_plan, rate_usage
 from app.rating.units import UnitError, lookup
 from tenants import require_realm_id
 
+from ..collections import bills_suspended_accounts
 from ..plans import spec_of
 from .terms import RealmTerms, apply_terms, load_terms
 
@@ -181,9 +182,14 @@ class ChunkData:
         self.charges: dict[int, list[tuple]] = defaultdict(list)
         self.versions: dict[int, _Version] = {}
         self.fee_lines: dict[tuple, tuple[DraftLine, ...]] = {}
+        self.without_fees: set[int] = set()  # suspended accounts, unless the realm bills them
         ids = sorted(set(account_ids))
         for part in _in_chunks(ids):
             self._load(part)
+        if ids and not bills_suspended_accounts():
+            for part in _in_chunks(ids):
+                self.without_fees.update(db.session.scalars(select(Account.id).where(
+                    id_in(Account.id, part), Account.status == "suspended")))
         self._load_versions()
         self.terms: RealmTerms = load_terms(ids, period)
 
@@ -272,7 +278,7 @@ def _draft_one(account_id: int, data: ChunkData) -> InvoiceDraft | None:
     else:
         current, currency = None, data.realm.currency
     draft = InvoiceDraft(account_id, currency, period)
-    for subscription in subscriptions:
+    for subscription in subscriptions if account_id not in data.without_fees else ():
         # Subscriptions with the same terms get the same fee lines: computed once per chunk.
         key = (subscription.plan_version_id, subscription.kind, subscription.starts_on, subscription.ends_on,
                subscription.anchor_on, subscription.fees_from, subscription.previous_id is not None, currency)
