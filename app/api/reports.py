@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Response, request
+from flask import Response, current_app, g, request
 
 from .registry import ApiError, endpoint, json_response
 from .schemas import DATE, DATETIME, ID, listing, nullable, obj
@@ -25,7 +25,8 @@ FILTERS = {
     "format": {"type": "string", "enum": ["json", "csv"]}, "refresh": {"type": "boolean"},
 }
 DEFINITION = obj({"code": CODE, "title": {"type": "string"}, "description": {"type": "string"},
-                  "heavy": {"type": "boolean"}, "filters": {"type": "array", "items": {"type": "string"}}},
+                  "heavy": {"type": "boolean"}, "filters": {"type": "array", "items": {"type": "string"}},
+                  "scope": {"type": "string", "enum": ["realm", "provider"]}},
                  ["code", "title", "heavy"], closed=False)
 COLUMN = obj({"key": {"type": "string"}, "label": {"type": "string"}, "kind": {"type": "string"}})
 RESULT = obj({
@@ -45,6 +46,25 @@ def _reports():
     from app.services import reports
 
     return reports
+
+
+def _scopes() -> tuple[str, ...]:
+    """Keys of the provider's realm also get the provider reports (across the realms)."""
+    if g.realm.slug == current_app.config["DEFAULT_REALM"]:
+        return ("realm", "provider")
+    return ("realm",)
+
+
+def _definition(code: str):
+    from app.services.errors import NotFound
+
+    reports = _reports()
+    for scope in _scopes():
+        try:
+            return reports.get_report(code, scope)
+        except NotFound:
+            continue
+    raise NotFound("report")
 
 
 def _plain(value):
@@ -74,10 +94,13 @@ def _wants_csv(query) -> bool:
 
 
 @endpoint("/reports", summary="List the realm's reports", scope="reports:read", tag="reports",
-          response=listing(DEFINITION))
+          response=listing(DEFINITION),
+          description="Keys of the provider's realm also see the provider reports (`scope: provider`), "
+                      "which read across the realms.")
 def api_list_reports():
     return {"items": [{"code": d.code, "title": str(d.title), "description": str(d.description),
-                       "heavy": d.heavy, "filters": list(d.filters)} for d in _reports().catalogue("realm")]}
+                       "heavy": d.heavy, "filters": list(d.filters), "scope": d.scope}
+                      for scope in _scopes() for d in _reports().catalogue(scope)]}
 
 
 @endpoint("/reports/{report_code}", summary="Run a report (JSON or CSV)", scope="reports:read", tag="reports",
@@ -94,7 +117,7 @@ def api_list_reports():
                       "(`refresh=true` starts a new one).")
 def api_run_report(report_code, query):
     reports = _reports()
-    definition = reports.get_report(report_code, "realm")
+    definition = _definition(report_code)
     for name in ("since", "until"):
         try:
             if query.get(name):
@@ -116,7 +139,7 @@ def api_run_report(report_code, query):
             response.headers["Location"] = f"/api/v1/report-runs/{run.id}"
             return response
     else:
-        result = reports.run_report(report_code, filters, "realm")
+        result = reports.run_report(report_code, filters, definition.scope)
     if _wants_csv(query):
         response = Response(reports.to_csv(result), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{report_code}.csv"'

@@ -47,3 +47,12 @@ def test_heavy_report_runs_in_the_background(db, realm_a, api, create_account):
     assert client.get("/reports/usage_cost_centres?unit=GB&format=csv").mimetype == "text/csv"
     refreshed = client.get("/reports/usage_cost_centres?unit=GB&refresh=true")
     assert refreshed.status_code == 202 and refreshed.get_json()["id"] != run["id"]
+
+
+def test_provider_key_also_gets_the_provider_reports(db, provider_realm, realm_a, api):
+    client = api(provider_realm, scopes=["reports:read"], host="localhost")
+    scopes = {r["code"]: r["scope"] for r in client.get("/reports").get_json()["items"]}
+    assert scopes["realm_revenue"] == "provider" and scopes["vouchers"] == "realm"
+    revenue = client.get("/reports/realm_revenue")
+    assert revenue.status_code == 200, revenue.get_data(as_text=True)
+    assert revenue.get_json()["code"] == "realm_revenue"
