@@ -50,6 +50,13 @@ def test_openapi_document_is_valid_and_public(db, realm_a, api):
                  "/api/v1/usage/batch", "/api/v1/invoices/{invoice_id}/pdf", "/api/v1/subscriptions"):
         assert path in document["paths"], path
     assert document["paths"]["/api/v1/accounts"]["post"]["x-scope"] == "accounts:write"
+    for path in ("/api/v1/payments/{payment_id}/refunds", "/api/v1/vouchers/redeem", "/api/v1/tasks/{task_id}/close",
+                 "/api/v1/event-actions/{action_id}", "/api/v1/report-runs/{run_id}"):
+        assert path in document["paths"], path
+    report = document["paths"]["/api/v1/reports/{report_code}"]["get"]
+    assert report["parameters"][0]["schema"]["type"] == "string"
+    assert set(report["responses"]["200"]["content"]) == {"application/json", "text/csv"} and "202" in report["responses"]
+    assert "204" in document["paths"]["/api/v1/event-actions/{action_id}"]["delete"]["responses"]
 
 
 def test_accounts_create_read_update(db, realm_a, api):
