@@ -12,13 +12,18 @@ from tenants import realm_context
 
 
 @contextmanager
-def job_context(realm_id: int) -> Iterator[None]:
+def system_context() -> Iterator[None]:
+    """An app context for scheduler sweeps that look across realms before fanning out."""
     with ExitStack() as stack:
         if not has_app_context():
             # An RQ work horse started outside `realmbill worker` builds its own app.
             from app import create_app
 
             stack.enter_context(create_app().app_context())
-        stack.enter_context(realm_context(realm_id))
-        stack.enter_context(unit_of_work())
+        yield
+
+
+@contextmanager
+def job_context(realm_id: int) -> Iterator[None]:
+    with system_context(), realm_context(realm_id), unit_of_work():
         yield

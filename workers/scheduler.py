@@ -67,6 +67,7 @@ def run_scheduler(stop: threading.Event, interval: float = 5.0) -> None:
 
 
 from . import api as _api  # noqa: E402,F401 - registers the idempotency sweep
+from . import billing as _billing  # noqa: E402,F401 - registers the billing cycle and sweeper
 from . import collections as _collections  # noqa: E402,F401 - registers the dunning sweep
 from . import enforcement as _enforcement  # noqa: E402,F401 - registers the quota enforcement check
 from . import mail as _mail  # noqa: E402,F401 - registers the mail retry sweep

@@ -93,6 +93,33 @@ def start_billing_run(period_text: str, *, chunk_size: int = CHUNK_SIZE) -> Bill
     return run
 
 
+def bill_last_month() -> BillingRun | None:
+    """The billing cycle: once a month is over in the realm's time zone, start its run (once;
+    a run that exists already is left to the sweeper). Returns the run started, if any."""
+    from app.rating.proration import add_months
+
+    from .draft import local_today
+
+    last_month = add_months(local_today().replace(day=1), -1)
+    if db.session.scalar(select(BillingRun.id).where(BillingRun.period_start == last_month)):
+        return None
+    return start_billing_run(last_month.strftime("%Y-%m"))
+
+
+def resume_stalled_runs(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
+    """The sweeper: runs of this realm still running after ``older_than`` are started again.
+
+    Covers a crash between the run's commit and the enqueue of its chunks, and chunk jobs lost
+    with a restarted Redis: resuming enqueues fresh jobs for the accounts still without an
+    invoice, and a chunk that was not lost after all only finds nothing left to do."""
+    cutoff = datetime.now(UTC) - older_than
+    stalled = db.session.scalars(select(BillingRun).where(
+        BillingRun.status == "running", BillingRun.created_at <= cutoff)).all()
+    for run in stalled:
+        start_billing_run(run.period_start.strftime("%Y-%m"))
+    return [run.id for run in stalled]
+
+
 def bill_chunk(run_id: int, account_ids: list[int]) -> int:
     """Invoice the accounts of one chunk (skipping those already invoiced); returns how many."""
     run = db.session.scalar(select(BillingRun).where(BillingRun.id == run_id))
