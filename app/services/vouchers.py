@@ -541,9 +541,9 @@ def _check_action(action, *, expires_at, product_code) -> None:
 def preview_batch_operation(*, action: str, batch_id: int | None = None, serial_from: str | None = None,
                             serial_to: str | None = None) -> dict:
     """How many vouchers the action would change, and how many it leaves (redeemed, void)."""
+    sel = _select(batch_id=batch_id, serial_from=serial_from, serial_to=serial_to)  # NotFound first
     if action not in BATCH_ACTIONS:
         raise Invalid({"action": ["invalid"]})
-    sel = _select(batch_id=batch_id, serial_from=serial_from, serial_to=serial_to)
     touched = db.session.scalar(select(func.count(Voucher.id)).where(*_conditions(sel, action)))
     scope = [Voucher.batch_id == sel.batch_id] if sel.batch_id is not None else []
     if sel.first is not None:

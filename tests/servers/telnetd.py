@@ -151,7 +151,9 @@ def telnetd():
             await server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        # Finish the loop's async generators in its own thread: the main thread may hold
+        # another running loop (Playwright's), where run_until_complete is refused.
+        asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
-        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
