@@ -127,7 +127,18 @@ def _seed_activity() -> list[tuple[str, str]]:
     db.session.flush()
     first_of_month = now.date().replace(day=1)
     start_billing_run((first_of_month - timedelta(days=1)).strftime("%Y-%m"))
+    _seed_payments()
     return seed_demo_vouchers()
+
+
+def _seed_payments() -> None:
+    """Online payment with the documented test cards, and a 10 GB top-up to buy."""
+    from .payments.gateways import configure_gateway
+    from .topups import save_product
+
+    configure_gateway("test_card", enabled=True, settings={})
+    save_product(code="10gb", name="10 GB extra traffic", kind="quota", price="5.00", unit="GB",
+                 quantity="10")
 
 
 def _seed_wholesale() -> None:
