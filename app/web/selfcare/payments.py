@@ -100,6 +100,25 @@ def _pay_form(invoice, values, errors, status=200, message=None):
                   errors=errors, message=message), status
 
 
+def _fresh_values() -> dict:
+    """A new payment form: a fresh double-submit nonce, the default stored method chosen."""
+    methods = list_methods(current_user.id)
+    default = next((str(m.id) for m in methods if m.is_default), "card")
+    return {"nonce": secrets.token_urlsafe(16), "method": default}
+
+
+def _submitted_nonce() -> str:
+    """The form's nonce: it keys the charge, so a double click charges once."""
+    nonce = (request.form.get("nonce") or "").strip()
+    if len(nonce) < 16:
+        abort(400)
+    return nonce
+
+
+def _refusal(exc: NotAllowed) -> str:
+    return str(REFUSED_TEXT.get(exc.code) or NOT_ALLOWED_TEXT.get(exc.code, exc.code))
+
+
 @bp.route("/payments/invoices/<int:invoice_id>/pay", methods=["GET", "POST"])
 @subscriber_required
 def pay(invoice_id: int):
@@ -107,12 +126,8 @@ def pay(invoice_id: int):
     if invoice.account_id != current_user.id:
         abort(404)
     if request.method == "GET":
-        methods = list_methods(current_user.id)
-        default = next((str(m.id) for m in methods if m.is_default), "card")
-        return _pay_form(invoice, {"nonce": secrets.token_urlsafe(16), "method": default}, {})
-    nonce = (request.form.get("nonce") or "").strip()
-    if len(nonce) < 16:
-        abort(400)
+        return _pay_form(invoice, _fresh_values(), {})
+    nonce = _submitted_nonce()
     try:
         payment = pay_invoice(current_user.id, invoice.id, key=f"selfcare:{current_user.id}:{nonce}",
                               card=_card_from_form(), method_id=_stored_method_id(),
@@ -120,8 +135,7 @@ def pay(invoice_id: int):
     except Invalid as exc:
         return _pay_form(invoice, _safe_values(), error_messages(exc), 422)
     except NotAllowed as exc:
-        text = REFUSED_TEXT.get(exc.code) or NOT_ALLOWED_TEXT.get(exc.code, exc.code)
-        return _pay_form(invoice, _safe_values(), {}, 409, message=str(text))
+        return _pay_form(invoice, _safe_values(), {}, 409, message=_refusal(exc))
     if payment.status == "failed":
         return _pay_form(invoice, _safe_values(), {}, 402, message=_failure_message(payment))
     return navigate(url_for("selfcare.payments", paid=payment.id))
@@ -165,12 +179,8 @@ def topup(product_id: int):
     if not product.active:
         abort(404)
     if request.method == "GET":
-        methods = list_methods(current_user.id)
-        default = next((str(m.id) for m in methods if m.is_default), "card")
-        return _topup_form(product, {"nonce": secrets.token_urlsafe(16), "method": default}, {})
-    nonce = (request.form.get("nonce") or "").strip()
-    if len(nonce) < 16:
-        abort(400)
+        return _topup_form(product, _fresh_values(), {})
+    nonce = _submitted_nonce()
     try:
         order = buy_topup(current_user.id, product.id, key=f"selfcare-topup:{current_user.id}:{nonce}",
                           card=_card_from_form(), method_id=_stored_method_id(),
@@ -178,8 +188,7 @@ def topup(product_id: int):
     except Invalid as exc:
         return _topup_form(product, _safe_values(), error_messages(exc), 422)
     except NotAllowed as exc:
-        text = REFUSED_TEXT.get(exc.code) or NOT_ALLOWED_TEXT.get(exc.code, exc.code)
-        return _topup_form(product, _safe_values(), {}, 409, message=str(text))
+        return _topup_form(product, _safe_values(), {}, 409, message=_refusal(exc))
     if order.status == "failed":
         payment = get_payment(order.payment_id)
         return _topup_form(product, _safe_values(), {}, 402, message=_failure_message(payment))
