@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
-from flask import has_app_context
-
 from app.services.api.idempotency import purge_expired
 from app.services.uow import unit_of_work
 
+from .context import system_context
 from .scheduler import periodic
 
 
 @periodic("api-idempotency-sweep", every_seconds=3600)
 def purge_idempotency_job() -> int:
-    with ExitStack() as stack:
-        if not has_app_context():
-            from app import create_app
-
-            stack.enter_context(create_app().app_context())
+    with system_context():
         with unit_of_work():
             return purge_expired()

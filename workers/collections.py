@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
 from datetime import date
-
-from flask import has_app_context
 
 from app.services.collections import realms_for_dunning, run_dunning
 
-from .context import job_context
+from .context import job_context, system_context
 from .scheduler import periodic
 
 log = logging.getLogger(__name__)
@@ -26,11 +23,7 @@ def dunning_job(realm_id: int, today: str | None = None) -> dict:
 @periodic("collections-dunning", every_seconds=3600)
 def dunning_sweep_job() -> int:
     """Scheduler sweep: dun every active realm, each in its own unit of work."""
-    with ExitStack() as stack:
-        if not has_app_context():
-            from app import create_app
-
-            stack.enter_context(create_app().app_context())
+    with system_context():
         realm_ids = realms_for_dunning()
         failed = []
         for realm_id in realm_ids:

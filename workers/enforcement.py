@@ -4,10 +4,7 @@ sweep (every minute: confirm from accounting, re-send, disconnect, lift ended pe
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
 from datetime import datetime
-
-from flask import has_app_context
 
 from app.services.enforcement import (
     apply_enforcement,
@@ -16,7 +13,7 @@ from app.services.enforcement import (
     restore_normal_rate,
 )
 
-from .context import job_context
+from .context import job_context, system_context
 from .scheduler import periodic
 
 log = logging.getLogger(__name__)
@@ -40,11 +37,7 @@ def check_enforcements_job(realm_id: int, now: str | None = None) -> dict:
 
 @periodic("quota-enforcement", every_seconds=60)
 def check_enforcements_sweep_job() -> int:
-    with ExitStack() as stack:
-        if not has_app_context():
-            from app import create_app
-
-            stack.enter_context(create_app().app_context())
+    with system_context():
         realm_ids = realms_with_open_enforcements()
         failed = []
         for realm_id in realm_ids:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
-from flask import has_app_context
-
 from app.services.mail import (
     MailDeliveryFailed,
     deliver_mail,
@@ -14,16 +10,8 @@ from app.services.mail import (
 )
 from app.services.uow import unit_of_work
 
+from .context import system_context
 from .scheduler import periodic
-
-
-def _app_stack() -> ExitStack:
-    stack = ExitStack()
-    if not has_app_context():
-        from app import create_app
-
-        stack.enter_context(create_app().app_context())
-    return stack
 
 
 def deliver_now(mail_id: int, *, raise_on_failure: bool = True) -> str:
@@ -40,14 +28,14 @@ def deliver_now(mail_id: int, *, raise_on_failure: bool = True) -> str:
 
 
 def send_mail_job(mail_id: int) -> str:
-    with _app_stack():
+    with system_context():
         return deliver_now(mail_id)
 
 
 @periodic("mail-retry", every_seconds=600, queue="mail")
 def retry_pending_mail_job() -> int:
     """Scheduler sweep: try every queued or failed message again; returns how many were sent."""
-    with _app_stack():
+    with system_context():
         with unit_of_work():
             ids = pending_mail_ids()
         return sum(deliver_now(mail_id, raise_on_failure=False) == "sent" for mail_id in ids)

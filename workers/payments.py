@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
-from flask import has_app_context
-
 from app.services.payments.autocharge import (
     charge_invoice,
     realms_with_due_retries,
@@ -14,7 +10,7 @@ from app.services.payments.autocharge import (
 from app.services.payments.core import now
 from app.services.payments.receipts import send_receipt
 
-from .context import job_context
+from .context import job_context, system_context
 from .scheduler import periodic
 
 
@@ -32,11 +28,7 @@ def retry_charges_for_realm_job(realm_id: int) -> int:
 @periodic("payments-retry-charges", every_seconds=3600, queue="billing")
 def retry_charges_job() -> int:
     """Scheduler sweep: walk every realm's due charge retries (each realm in its own unit)."""
-    with ExitStack() as stack:
-        if not has_app_context():
-            from app import create_app
-
-            stack.enter_context(create_app().app_context())
+    with system_context():
         tried = 0
         for realm_id in realms_with_due_retries(now()):
             tried += retry_charges_for_realm_job(realm_id)

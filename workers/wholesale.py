@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
-from flask import has_app_context
-
 from app.services.billing.wholesale import bill_wholesale, due_wholesale_pairs, previous_month
 
-from .context import job_context
+from .context import job_context, system_context
 from .queues import enqueue
 from .scheduler import periodic
 
@@ -21,11 +17,7 @@ def bill_wholesale_job(parent_realm_id: int, child_realm_id: int, period: str) -
 @periodic("wholesale-cycle", every_seconds=6 * 3600, queue="billing")
 def wholesale_cycle_job() -> int:
     """Bill last month for every VISP realm with a wholesale plan (already billed: no-op)."""
-    with ExitStack() as stack:
-        if not has_app_context():
-            from app import create_app
-
-            stack.enter_context(create_app().app_context())
+    with system_context():
         period = previous_month()
         pairs = due_wholesale_pairs()
         for parent_id, child_id in pairs:
