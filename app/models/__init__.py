@@ -42,6 +42,7 @@ from .report import ReportPin, ReportRun  # noqa: F401
 from .staff import ROLES, Department, StaffUser
 from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject
+from .usage_rollups import NO_CENTRE, UsageDaily, UsageDailyCentre, UsageRollupDelta
 from .voucher import AccessGrant, Voucher, VoucherBatch  # noqa: F401
 from .wholesale import WholesaleAgreement, WholesaleStatement, WholesaleStatementLine  # noqa: F401
 
@@ -50,4 +51,5 @@ __all__ = [
     "Account", "AuditEntry", "BillingRun", "Bundle", "ChargeBand", "CostCentre", "Department", "Invoice", "InvoiceCounter", "InvoiceLine", "Meter", "NasClient", "Plan", "PlanFee",
     "PlanQuota", "PlanVersion", "QuotaBalance", "QuotaDraw", "QuotaPool", "RadiusSession", "Realm", "RealmDomain", "StaffUser",
     "Subscription", "UsageImport", "UsageRecord", "UsageReject",
+    "NO_CENTRE", "UsageDaily", "UsageDailyCentre", "UsageRollupDelta",
 ]
