@@ -334,6 +334,35 @@ def usage_import(realm_slug, path, kind, tz_name):
                    f"{batch.rejected} rejected")
 
 
+@usage_cli.group("rollups", help="Daily usage rollups read by the reports.")
+def usage_rollups_cli():
+    pass
+
+
+@usage_rollups_cli.command("rebuild")
+@click.option("--realm", "realm_slug", default=None, help="Realm slug (default: every realm).")
+@with_appcontext
+def usage_rollups_rebuild(realm_slug):
+    """Recompute the daily rollups from the usage records (after a bulk load or moving accounts
+    between cost centres); reports keep the old figures until it commits."""
+    from tqdm import tqdm
+
+    from app.services.usage.rollups import rebuild
+
+    realm_id = None
+    if realm_slug:
+        with in_realm(realm_slug) as realm:
+            realm_id = realm.id
+    with tqdm(unit="acct", disable=None, file=sys.stderr) as bar, unit_of_work():
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = rebuild(realm_id, progress=progress)
+    click.echo(f"rebuilt {result.realms} realm(s): {result.accounts} accounts, {result.daily_rows} "
+               f"account-days, {result.centre_rows} cost-centre-days")
+
+
 # ---------------------------------------------------------------- billing
 @click.group("bill", help="Billing runs and invoices.")
 def bill_cli():

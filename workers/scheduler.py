@@ -73,4 +73,5 @@ from . import enforcement as _enforcement  # noqa: E402,F401 - registers the quo
 from . import mail as _mail  # noqa: E402,F401 - registers the mail retry sweep
 from . import payments as _payments  # noqa: E402,F401 - registers the charge retry sweep
 from . import provisioning as _provisioning  # noqa: E402,F401 - registers the provisioning retry sweep
+from . import usage as _usage  # noqa: E402,F401 - registers the usage rollups fold
 from . import wholesale as _wholesale  # noqa: E402,F401 - registers the wholesale cycle
