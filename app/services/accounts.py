@@ -12,8 +12,9 @@ from app.security.passwords import hash_password
 from app.security.secrets import secret_box
 from tenants import require_realm_id
 
-from .errors import FieldErrors, NotAllowed, NotFound
+from .errors import FieldErrors, NotAllowed
 from .events import emit
+from .lookups import get_or_not_found
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -85,10 +86,7 @@ def create_account(
 
 
 def get_account(account_id: int) -> Account:
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
-    return account
+    return get_or_not_found(Account, account_id, "account")
 
 
 def update_account(

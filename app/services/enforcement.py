@@ -49,6 +49,7 @@ from tenants import all_realms, realm_context, require_realm_id
 
 from .errors import FieldErrors, NotAllowed, NotFound
 from .events import emit
+from .lookups import get_or_not_found
 from .uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,7 @@ def set_plan_enforcement(plan_id: int, *, policy: str, thresholds: str, cascade:
     """Change a plan's quota policy, thresholds, cascade order and rate limits."""
     from .quotas import parse_cascade
 
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     errors = FieldErrors()
     if policy not in QUOTA_POLICIES:
         errors.add("quota_policy", "invalid")

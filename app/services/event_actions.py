@@ -43,6 +43,7 @@ from app.security.secrets import secret_box
 from tenants import require_realm_id
 
 from .errors import FieldErrors, Invalid, NotFound
+from .lookups import get_or_not_found
 from .uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -130,10 +131,7 @@ def list_actions(*, event_type: str | None = None) -> list[EventAction]:
 
 
 def get_action(action_id: int) -> EventAction:
-    action = db.session.scalar(select(EventAction).where(EventAction.id == action_id))
-    if action is None:
-        raise NotFound("event_action")
-    return action
+    return get_or_not_found(EventAction, action_id, "event_action")
 
 
 def webhook_secret_set(action: EventAction) -> bool:

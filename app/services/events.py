@@ -21,7 +21,8 @@ from app.models.base import utcnow
 from app.models.events import EVENT_TYPES, Event
 from tenants import require_realm_id
 
-from .errors import Invalid, NotFound
+from .errors import Invalid
+from .lookups import get_or_not_found
 from .uow import after_commit
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,7 @@ def _plain(value):
 
 
 def get_event(event_id: int) -> Event:
-    event = db.session.scalar(select(Event).where(Event.id == event_id))
-    if event is None:
-        raise NotFound("event")
-    return event
+    return get_or_not_found(Event, event_id, "event")
 
 
 def process_event(event_id: int) -> Event:

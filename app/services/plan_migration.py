@@ -26,6 +26,7 @@ from app.rating.units import is_known
 
 from .billing.draft import local_midnight, local_today, realm_zone
 from .errors import Invalid, NotFound
+from .lookups import get_or_not_found
 from .plans import spec_of
 from .subscriptions import change_plan
 
@@ -121,9 +122,7 @@ def _target(plan: Plan, to_version_id: int | None) -> PlanVersion:
 
 
 def preview_migration(plan_id: int, *, to_version_id: int | None = None, on: date | None = None) -> MigrationPreview:
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     target = _target(plan, to_version_id)
     on = on or local_today()
     usage_month = add_months(on.replace(day=1), -1)

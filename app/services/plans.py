@@ -18,6 +18,7 @@ from app.rating.plan import Band, Fee, PlanSpec, Quota
 from app.rating.planfile import PlanFileError, dump_plan_yaml, load_plan_yaml
 
 from .errors import Invalid, NotFound
+from .lookups import get_or_not_found
 
 
 def spec_from_mapping(data: dict, *, source: str) -> PlanSpec:
@@ -99,10 +100,7 @@ def import_plan(text: str, *, source: str, effective_from: date | None = None) -
 
 
 def get_plan(plan_id: int) -> Plan:
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
-    return plan
+    return get_or_not_found(Plan, plan_id, "plan")
 
 
 def get_plan_by_code(code: str) -> Plan:

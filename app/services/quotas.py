@@ -29,7 +29,8 @@ from app.rating.quotas import CARRY_OVER_POLICIES, PoolState, draw, next_period_
 from app.rating.units import UnitError, lookup
 from tenants import all_realms
 
-from .errors import FieldErrors, Invalid, NotFound
+from .errors import FieldErrors, Invalid
+from .lookups import get_or_not_found
 
 ZERO = Decimal(0)
 
@@ -125,9 +126,7 @@ def _balance_id(pool: QuotaPool, day: date) -> int:
 
 def top_up_pool(pool_id: int, *, quantity: Decimal, on: date) -> QuotaBalance:
     """Add ``quantity`` units to the pool's current period (bought top-up, voucher)."""
-    pool = db.session.scalar(select(QuotaPool).where(QuotaPool.id == pool_id))
-    if pool is None:
-        raise NotFound("quota pool")
+    pool = get_or_not_found(QuotaPool, pool_id, "quota pool")
     if quantity <= 0:
         raise Invalid({"quantity": ["negative"]})
     balance_id = _balance_id(pool, on)

@@ -32,7 +32,8 @@ from app.rating.proration import Period, add_months, period_containing, prorate
 
 from .billing.charges import add_charge
 from .billing.draft import local_today
-from .errors import FieldErrors, Invalid, NotAllowed, NotFound
+from .errors import FieldErrors, Invalid, NotAllowed
+from .lookups import get_or_not_found
 
 ZERO = Decimal(0)
 
@@ -42,10 +43,7 @@ def _today() -> date:
 
 
 def get_subscription(subscription_id: int) -> Subscription:
-    subscription = db.session.scalar(select(Subscription).where(Subscription.id == subscription_id))
-    if subscription is None:
-        raise NotFound("subscription")
-    return subscription
+    return get_or_not_found(Subscription, subscription_id, "subscription")
 
 
 def subscriptions_of(account_id: int) -> list[Subscription]:
@@ -67,12 +65,8 @@ def subscribe(account_id: int, *, plan_id: int, starts_on: date | None = None, e
               kind: str = "recurring", anchor_day: int | None = None, status: str = "active") -> Subscription:
     """Order a plan for an account: the version in force on ``starts_on`` is the one it keeps."""
     errors = FieldErrors()
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    account = get_or_not_found(Account, account_id, "account")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     starts_on = starts_on or _today()
     if kind not in SUBSCRIPTION_KINDS:
         errors.add("kind", "invalid")
@@ -206,9 +200,7 @@ def preview_plan_change(subscription_id: int, *, plan_id: int, on: date | None =
 
 
 def _target_version(subscription: Subscription, plan_id: int, on: date) -> PlanVersion:
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     version = plan.version_on(on) or (plan.versions[0] if plan.versions else None)
     if version is None:
         raise Invalid({"plan_id": ["no_version"]})
@@ -226,9 +218,7 @@ def change_plan(subscription_id: int, *, plan_id: int | None = None, version_id:
     on = on or _today()
     _check_change(subscription, on)
     if version_id is not None:
-        version = db.session.scalar(select(PlanVersion).where(PlanVersion.id == version_id))
-        if version is None:
-            raise NotFound("plan version")
+        version = get_or_not_found(PlanVersion, version_id, "plan version")
         if version.id == subscription.plan_version_id:
             raise Invalid({"plan_id": ["same_plan"]})
     else:

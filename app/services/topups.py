@@ -23,7 +23,8 @@ from app.rating.money import MoneyError, minor_units, parse_decimal
 from app.rating.units import UnitError, lookup
 from tenants import require_realm_id
 
-from .errors import FieldErrors, NotAllowed, NotFound
+from .errors import FieldErrors, NotAllowed
+from .lookups import get_or_not_found
 from .payments import integrations
 from .payments.core import charge_method, get_account, pay_with_card
 from .payments.gateways import online_gateway_code
@@ -40,10 +41,7 @@ def list_products(*, active_only: bool = False) -> list[TopupProduct]:
 
 
 def get_product(product_id: int) -> TopupProduct:
-    product = db.session.scalar(select(TopupProduct).where(TopupProduct.id == product_id))
-    if product is None:
-        raise NotFound("top-up product")
-    return product
+    return get_or_not_found(TopupProduct, product_id, "top-up product")
 
 
 def save_product(*, code: str, name: str, kind: str, price, unit: str | None = None,

@@ -48,7 +48,8 @@ from app.rating.units import UnitError, lookup
 from app.security.secrets import secret_box
 from tenants import require_realm_id
 
-from .errors import FieldErrors, Invalid, NotAllowed, NotFound
+from .errors import FieldErrors, Invalid, NotAllowed
+from .lookups import get_or_not_found
 
 MAX_BATCH = 100_000
 MIN_PIN_DIGITS = 12
@@ -217,10 +218,7 @@ def generate_batch(*, name: str, count: int, kind: str, prefix: str = "V",
 
 # ------------------------------------------------------------------ queries
 def get_batch(batch_id: int) -> VoucherBatch:
-    batch = db.session.scalar(select(VoucherBatch).where(VoucherBatch.id == batch_id))
-    if batch is None:
-        raise NotFound("voucher batch")
-    return batch
+    return get_or_not_found(VoucherBatch, batch_id, "voucher batch")
 
 
 def list_batches() -> list[VoucherBatch]:
@@ -399,9 +397,7 @@ class Redemption:
 
 def redeem_voucher(*, account_id: int, pin: str, ip: str | None = None, today: date | None = None) -> Redemption:
     """Redeem the voucher with ``pin`` for the account: single use, credit in the same transaction."""
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
+    account = get_or_not_found(Account, account_id, "account")
     if account.status == "closed":
         raise NotAllowed("account_closed", "a closed account cannot redeem vouchers")
     check_rate_limit(account_id=account_id, ip=ip)

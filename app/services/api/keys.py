@@ -21,7 +21,8 @@ from app.extensions import db
 from app.models.api import API_SCOPES, ApiKey
 from tenants import require_realm_id
 
-from ..errors import FieldErrors, NotFound
+from ..errors import FieldErrors
+from ..lookups import get_or_not_found
 
 TOKEN_PREFIX = "rb_"  # noqa: S105 - a public marker, not a secret
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -94,9 +95,7 @@ def list_api_keys() -> list[ApiKey]:
 
 
 def revoke_api_key(key_id: int) -> ApiKey:
-    key = db.session.scalar(select(ApiKey).where(ApiKey.id == key_id))
-    if key is None:
-        raise NotFound("api key")
+    key = get_or_not_found(ApiKey, key_id, "api key")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         db.session.flush()

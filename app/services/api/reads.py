@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Subscription
 
-from ..errors import NotFound
+from ..lookups import get_or_not_found
 
 
 def list_subscriptions(*, account_id: int | None = None, limit: int = 200) -> list[Subscription]:
@@ -18,7 +18,4 @@ def list_subscriptions(*, account_id: int | None = None, limit: int = 200) -> li
 
 
 def get_subscription(subscription_id: int) -> Subscription:
-    subscription = db.session.scalar(select(Subscription).where(Subscription.id == subscription_id))
-    if subscription is None:
-        raise NotFound("subscription")
-    return subscription
+    return get_or_not_found(Subscription, subscription_id, "subscription")

@@ -20,7 +20,8 @@ from app.models import Account, Charge, Realm
 from app.rating.money import MoneyError, minor_units, parse_decimal
 from tenants import require_realm_id
 
-from ..errors import FieldErrors, NotAllowed, NotFound
+from ..errors import FieldErrors, NotAllowed
+from ..lookups import get_or_not_found
 from .draft import local_today
 
 CHARGE_KINDS = ("one_time", "penalty", "topup", "credit", "proration")
@@ -55,9 +56,7 @@ def add_charge(account_id: int, *, description: str, amount: Decimal, kind: str 
     except MoneyError:
         errors.add("quantity", "not_a_number")
         count = Decimal(1)
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
+    account = get_or_not_found(Account, account_id, "account")
     currency = currency or db.session.get(Realm, require_realm_id()).currency
     try:
         places = minor_units(currency)
@@ -98,9 +97,7 @@ def add_charge(account_id: int, *, description: str, amount: Decimal, kind: str 
 
 def cancel_charge(charge_id: int) -> Charge:
     """Withdraw a charge that no invoice carries yet."""
-    charge = db.session.scalar(select(Charge).where(Charge.id == charge_id))
-    if charge is None:
-        raise NotFound("charge")
+    charge = get_or_not_found(Charge, charge_id, "charge")
     if charge.status != "pending":
         raise NotAllowed("already_billed" if charge.status == "billed" else "cancelled")
     charge.status = "cancelled"

@@ -21,7 +21,8 @@ from app.models import Invoice, InvoiceLine, Realm
 from app.rating.money import MoneyError, minor_units, parse_decimal, quantize_money
 from tenants import require_realm_id
 
-from ..errors import FieldErrors, Invalid, NotAllowed, NotFound
+from ..errors import FieldErrors, Invalid, NotAllowed
+from ..lookups import get_or_not_found
 from .followups import invoices_finalized
 from .numbering import take_numbers
 
@@ -30,10 +31,7 @@ ZERO = Decimal(0)
 
 
 def _invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.scalar(select(Invoice).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("invoice")
-    return invoice
+    return get_or_not_found(Invoice, invoice_id, "invoice")
 
 
 def credited_so_far(invoice_id: int) -> Decimal:

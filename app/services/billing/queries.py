@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import BillingRun, Invoice
 
-from ..errors import NotFound
+from ..lookups import get_or_not_found
 
 
 def list_runs(limit: int = 24) -> list[BillingRun]:
@@ -15,10 +15,7 @@ def list_runs(limit: int = 24) -> list[BillingRun]:
 
 
 def get_run(run_id: int) -> BillingRun:
-    run = db.session.scalar(select(BillingRun).where(BillingRun.id == run_id))
-    if run is None:
-        raise NotFound("billing run")
-    return run
+    return get_or_not_found(BillingRun, run_id, "billing run")
 
 
 def list_invoices(*, account_id: int | None = None, limit: int = 200) -> list[Invoice]:
@@ -29,7 +26,4 @@ def list_invoices(*, account_id: int | None = None, limit: int = 200) -> list[In
 
 
 def get_invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.scalar(select(Invoice).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("invoice")
-    return invoice
+    return get_or_not_found(Invoice, invoice_id, "invoice")

@@ -12,6 +12,7 @@ from app.models import Account, BuyerTaxProfile, Discount, Plan, TaxRate, TaxSet
 from app.rating.money import MoneyError, parse_decimal
 
 from ..errors import FieldErrors, NotFound
+from ..lookups import get_or_not_found
 from .terms import ROUNDING_MODES
 
 TAX_ROUNDING = ("invoice", "line")
@@ -137,9 +138,7 @@ def add_discount(*, name: str, kind: str, value, scope: str = "invoice", line_ki
 
 
 def deactivate_discount(discount_id: int) -> Discount:
-    discount = db.session.scalar(select(Discount).where(Discount.id == discount_id))
-    if discount is None:
-        raise NotFound("discount")
+    discount = get_or_not_found(Discount, discount_id, "discount")
     discount.active = False
     db.session.flush()
     return discount

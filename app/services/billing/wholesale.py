@@ -31,6 +31,7 @@ from app.rating.units import is_known
 from tenants import all_realms, realm_context, require_realm_id
 
 from ..errors import NotAllowed, NotFound
+from ..lookups import get_or_not_found
 from ..plans import spec_of
 from .draft import DraftLine, InvoiceDraft, local_midnight, realm_zone
 from .run import billable_account_ids, parse_period, write_invoices
@@ -127,9 +128,7 @@ def _child_of_current(child_realm_id: int) -> Realm:
 def set_wholesale_plan(child_realm_id: int, *, plan_id: int) -> WholesaleAgreement:
     """Bill the child realm under the current realm's plan ``plan_id`` from now on."""
     _child_of_current(child_realm_id)
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     agreement = db.session.scalar(
         select(WholesaleAgreement).where(WholesaleAgreement.child_realm_id == child_realm_id))
     if agreement is None:

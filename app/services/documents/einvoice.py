@@ -19,7 +19,8 @@ from app.models import Invoice, Realm
 from app.rating.money import MoneyError, quantize_money
 from tenants import require_realm_id
 
-from ..errors import NotAllowed, NotFound
+from ..errors import NotAllowed
+from ..lookups import get_or_not_found
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -198,7 +199,5 @@ def embed_facturx(pdf: bytes, xml: bytes) -> bytes:
 
 def invoice_xml(invoice_id: int) -> bytes:
     """The e-invoice XML of a finalized invoice of the current realm (served by the API)."""
-    invoice = db.session.scalar(select(Invoice).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("invoice")
+    invoice = get_or_not_found(Invoice, invoice_id, "invoice")
     return facturx_xml(invoice, realm=db.session.get(Realm, require_realm_id()))

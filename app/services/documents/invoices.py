@@ -31,6 +31,7 @@ from app.rating.money import MoneyError, quantize_money
 from tenants import current_realm_id, require_realm_id
 
 from ..errors import NotFound
+from ..lookups import get_or_not_found
 from ..mail import queue_mail
 from .charts import chart_images
 from .pdf import data_uri, render_html, render_pdf, render_pdf_batch
@@ -251,10 +252,7 @@ class _InvoiceView:
 
 
 def _load_invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.scalar(select(Invoice).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("invoice")
-    return invoice
+    return get_or_not_found(Invoice, invoice_id, "invoice")
 
 
 def document_key(invoice_id: int) -> str:

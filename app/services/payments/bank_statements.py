@@ -26,7 +26,8 @@ from app.extensions import db
 from app.models import Account, BankStatementImport, BankStatementLine, Invoice
 from app.rating.money import MoneyError, minor_units, parse_decimal
 
-from ..errors import Invalid, NotAllowed, NotFound
+from ..errors import Invalid, NotAllowed
+from ..lookups import get_or_not_found
 from .core import record_payment
 
 REQUIRED = ("transaction_id", "date", "amount", "currency", "reference")
@@ -179,9 +180,7 @@ def _pay_line(row: BankStatementLine, account: Account, invoice: Invoice | None,
 
 def assign_line(line_id: int, account_id: int, *, created_by: str | None = None) -> BankStatementLine:
     """Staff assign an unmatched credit to an account (it is then paid oldest first)."""
-    row = db.session.scalar(select(BankStatementLine).where(BankStatementLine.id == line_id))
-    if row is None:
-        raise NotFound("statement line")
+    row = get_or_not_found(BankStatementLine, line_id, "statement line")
     if row.status != "unmatched":
         raise NotAllowed("already_matched")
     account = db.session.scalar(select(Account).where(Account.id == account_id))
@@ -200,7 +199,4 @@ def list_imports(limit: int = 50) -> list[BankStatementImport]:
 
 
 def get_import(import_id: int) -> BankStatementImport:
-    batch = db.session.scalar(select(BankStatementImport).where(BankStatementImport.id == import_id))
-    if batch is None:
-        raise NotFound("statement import")
-    return batch
+    return get_or_not_found(BankStatementImport, import_id, "statement import")

@@ -35,6 +35,7 @@ from app.services.billing.numbering import take_numbers
 from tenants import require_realm_id
 
 from ..errors import FieldErrors, Invalid, NotAllowed, NotFound
+from ..lookups import get_or_not_found
 from ..uow import after_commit
 from . import integrations
 from .gateways import gateway_class, gateway_for, payment_settings
@@ -55,24 +56,15 @@ def now() -> datetime:
 
 
 def get_account(account_id: int) -> Account:
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
-    return account
+    return get_or_not_found(Account, account_id, "account")
 
 
 def get_invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.scalar(select(Invoice).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("invoice")
-    return invoice
+    return get_or_not_found(Invoice, invoice_id, "invoice")
 
 
 def get_payment(payment_id: int) -> Payment:
-    payment = db.session.scalar(select(Payment).where(Payment.id == payment_id))
-    if payment is None:
-        raise NotFound("payment")
-    return payment
+    return get_or_not_found(Payment, payment_id, "payment")
 
 
 def parse_amount(value, currency: str, errors: FieldErrors, field: str = "amount") -> Decimal | None:

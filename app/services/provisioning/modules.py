@@ -20,7 +20,8 @@ from app.security.secrets import secret_box
 from provisioning_adapters.base import Adapter, AdapterError, load_adapters
 from tenants import require_realm_id
 
-from ..errors import FieldErrors, Invalid, NotAllowed, NotFound
+from ..errors import FieldErrors, Invalid, NotAllowed
+from ..lookups import get_or_not_found
 
 MIN_RETRY_SECONDS = 60
 
@@ -72,10 +73,7 @@ def build_adapter(module: ProcessingModule) -> Adapter:
 
 
 def get_module(module_id: int) -> ProcessingModule:
-    module = db.session.scalar(select(ProcessingModule).where(ProcessingModule.id == module_id))
-    if module is None:
-        raise NotFound("processing_module")
-    return module
+    return get_or_not_found(ProcessingModule, module_id, "processing_module")
 
 
 def list_modules() -> list[ProcessingModule]:

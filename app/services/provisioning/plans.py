@@ -10,7 +10,8 @@ from app.extensions import db
 from app.models import Plan
 from app.models.provisioning import ProcessingModule
 
-from ..errors import FieldErrors, NotFound
+from ..errors import FieldErrors
+from ..lookups import get_or_not_found
 
 TEMPLATE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 RESOURCE_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -40,9 +41,7 @@ def format_resources(resources: dict | None) -> str:
 def set_plan_processing(plan_id: int, *, module_id: int | None, account_template: str | None = None,
                         resources: dict | None = None) -> Plan:
     """Attach a processing module to a plan with either an account template or resources."""
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     account_template = (account_template or "").strip() or None
     resources = dict(resources or {})
     errors = FieldErrors()

@@ -19,7 +19,8 @@ from app.security.secrets import secret_box
 from provisioning_adapters.base import ServiceSpec
 from tenants import require_realm_id
 
-from ..errors import NotAllowed, NotFound
+from ..errors import NotAllowed
+from ..lookups import get_or_not_found
 
 OPEN_STATUSES = ("ordered", "paid", "in_progress", "active", "suspended")
 # The state the providing system should show after each operation.
@@ -27,10 +28,7 @@ SPEC_STATUS = {"create": "active", "resume": "active", "suspend": "suspended", "
 
 
 def get_service(service_id: int) -> Service:
-    service = db.session.scalar(select(Service).where(Service.id == service_id))
-    if service is None:
-        raise NotFound("service")
-    return service
+    return get_or_not_found(Service, service_id, "service")
 
 
 def list_services(*, account_id: int | None = None, status: str | None = None, limit: int = 200) -> list[Service]:
@@ -53,12 +51,8 @@ def order_service(*, account_id: int, plan_id: int, subscription_id: int | None 
     """A new service for ``plan_id`` (idempotent per subscription). Refused when the plan's
     module is disabled: a disabled module takes no new services."""
     require_realm_id()
-    account = db.session.scalar(select(Account).where(Account.id == account_id))
-    if account is None:
-        raise NotFound("account")
-    plan = db.session.scalar(select(Plan).where(Plan.id == plan_id))
-    if plan is None:
-        raise NotFound("plan")
+    account = get_or_not_found(Account, account_id, "account")
+    plan = get_or_not_found(Plan, plan_id, "plan")
     if subscription_id is not None:
         existing = db.session.scalar(select(Service).where(Service.subscription_id == subscription_id))
         if existing is not None:
@@ -78,9 +72,7 @@ def order_service(*, account_id: int, plan_id: int, subscription_id: int | None 
 
 
 def order_service_for_subscription(subscription_id: int) -> Service:
-    subscription = db.session.scalar(select(Subscription).where(Subscription.id == subscription_id))
-    if subscription is None:
-        raise NotFound("subscription")
+    subscription = get_or_not_found(Subscription, subscription_id, "subscription")
     return order_service(account_id=subscription.account_id, plan_id=subscription.plan_version.plan_id,
                          subscription_id=subscription.id)
 
