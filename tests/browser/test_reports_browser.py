@@ -36,6 +36,7 @@ def ledger(live_server, tmp_path_factory):
     from app.services.realms import create_realm
     from app.services.subscriptions import subscribe
     from app.services.uow import unit_of_work
+    from app.services.usage.rollups import rebuild
     from tenants import realm_context
     from tests.conftest import make_config
 
@@ -58,6 +59,8 @@ def ledger(live_server, tmp_path_factory):
                     account_id=account.id, source="cdr", source_record_id=f"{username}-1", status="cdr",
                     username=username, event_time=at, start=at, duration_s=600,
                     bytes_in=index * 1_000_000, bytes_out=index * 2_000_000))
+        with unit_of_work():  # records added directly, not through ingest: the usage reports read rollups
+            rebuild(realm_id)
         with realm_context(realm_id), unit_of_work():
             start_billing_run("2026-03")
         with realm_context(realm_id):

@@ -1,20 +1,28 @@
-"""Built-in reports: figures equal the database, CSV equals the page, background runs, pins."""
+"""Built-in reports: figures equal the database (usage: a GROUP BY over the records, read from the
+rollups), CSV equals the page, cost-centre tree and drill-down, pins."""
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from app.models import Invoice
+from app.models import CostCentre, Invoice, UsageRecord
+from app.services.usage.ingest import import_usage_file
 from tenants import realm_context
 
 CDR = ("record_id,username,start,duration_s,bytes_in,bytes_out\n"
        "r1,ann,2026-03-02T10:00:00Z,3600,1000000,2000000\n"
        "r2,ann,2026-03-03T10:00:00Z,1800,500000,500000\n"
        "r3,ben,2026-03-02T11:00:00Z,600,4000000,6000000\n")
+
+
+def _write(tmp_path, text: str, name: str = "more.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
 
 
 @pytest.fixture
@@ -102,19 +110,147 @@ def test_usage_by_account_and_top_users(db, realm_a, reporting_realm, realm_clie
     assert [(r["Username"], r["Usage (minute)"]) for r in top] == [("ann", "90.000")]
 
 
-def test_cost_centres_roll_up_and_drill_down_in_the_background(db, realm_a, reporting_realm, realm_client):
+def test_cost_centres_roll_up_and_drill_down(db, realm_a, reporting_realm, realm_client):
     client = _staff(realm_client, realm_a)
     page = client.get("/console/reports/usage_cost_centres").get_data(as_text=True)
-    assert "Compute in the background" in page
-    response = client.post("/console/reports/usage_cost_centres/run", {})
-    assert response.status_code == 303
+    assert "Compute in the background" not in page  # answered from the rollups, on the page
+    assert "University" in page and f"node={reporting_realm['uni']}" in page
     top = _csv(client, "/console/reports/usage_cost_centres.csv")
     assert [(r["Cost centre"], r["Usage (MB)"]) for r in top] == [("University", "14.000")]
-    page = client.get("/console/reports/usage_cost_centres").get_data(as_text=True)
-    assert "University" in page and f"node={reporting_realm['uni']}" in page
     inside = _csv(client, f"/console/reports/usage_cost_centres.csv?node={reporting_realm['sci']}")
     assert [(r["Cost centre"], r["Usage (MB)"]) for r in inside] == [
         ("Physics", "4.000"), ("directly in this centre", "10.000")]
+    page = client.get(f"/console/reports/usage_cost_centres?node={reporting_realm['sci']}").get_data(as_text=True)
+    assert "University › Science" in page
+
+
+def _usage_rows(db, realm_id):
+    with realm_context(realm_id):
+        return db.session.execute(sa.select(
+            UsageRecord.account_id, UsageRecord.event_time, UsageRecord.bytes_in + UsageRecord.bytes_out,
+            UsageRecord.duration_s)).all()
+
+
+def _group_by(rows, *, since=None, until=None, seconds=False, key=lambda account_id: account_id):
+    """What a GROUP BY over usage_records answers: sums per key over UTC days of event_time."""
+    sums: dict = {}
+    for account_id, event_time, octets, duration in rows:
+        day = event_time.astimezone(UTC).date()
+        if (since and day < since) or (until and day > until):
+            continue
+        k = key(account_id)
+        sums[k] = sums.get(k, 0) + (duration if seconds else octets)
+    return sums
+
+
+@pytest.mark.parametrize("since,until", [(None, None), (date(2026, 3, 3), None), (None, date(2026, 3, 2)),
+                                         (date(2026, 3, 2), date(2026, 3, 2))])
+def test_usage_figures_equal_a_group_by_over_the_records(db, realm_a, reporting_realm, tmp_path, since, until):
+    """Figures from the rollups (folded or still pending) equal the records, by UTC event day."""
+    from app.models import Account
+    from app.services.reports import Filters, run_report
+    from app.services.usage.rollups import fold_deltas
+
+    more = (
+        "record_id,username,start,duration_s,bytes_in,bytes_out\n"
+        "r4,ann,2026-03-02T23:59:00Z,120,7000000,0\n"   # ends on 3 March (UTC): counted on the 3rd
+        "r5,ben,2026-03-03T00:00:00+02:00,60,0,3000000\n"  # 2 March 22:00 UTC
+    )
+    with realm_context(realm_a.id):
+        fold_deltas()
+        import_usage_file(_write(tmp_path, more), kind="cdr")  # pending deltas now, on top of folded rollups
+        db.session.commit()
+        numbers = dict(db.session.execute(sa.select(Account.id, Account.username)).all())
+        centre_of = dict(db.session.execute(sa.select(Account.id, Account.cost_centre_id)).all())
+    rows = _usage_rows(db, realm_a.id)
+    mb = Decimal(10) ** 6
+    with realm_context(realm_a.id):
+        by_account = run_report("usage_accounts", Filters(since=since, until=until))
+        minutes = run_report("usage_accounts", Filters(since=since, until=until, unit="minute"))
+        top = run_report("top_users", Filters(since=since, until=until, limit=1))
+        science = run_report("usage_cost_centres", Filters(since=since, until=until, node=reporting_realm["sci"]))
+    expected = _group_by(rows, since=since, until=until)
+    assert {r["username"]: r["usage"] for r in by_account.rows} == {
+        numbers[a]: (Decimal(v) / mb).quantize(Decimal("0.001")) for a, v in expected.items()}
+    assert {r["username"]: r["usage"] for r in minutes.rows} == {
+        numbers[a]: (Decimal(v) / 60).quantize(Decimal("0.001"))
+        for a, v in _group_by(rows, since=since, until=until, seconds=True).items()}
+    if expected:
+        best = max(expected.values())
+        assert [r["usage"] for r in top.rows] == [(Decimal(best) / mb).quantize(Decimal("0.001"))]
+    per_centre = _group_by(rows, since=since, until=until, key=centre_of.get)
+    shown = {r["centre"]: r["usage"] for r in science.rows}
+    assert shown.get("Physics", Decimal("0.000")) == (
+        Decimal(per_centre.get(reporting_realm["phy"], 0)) / mb).quantize(Decimal("0.001"))
+    assert shown.get("directly in this centre", Decimal("0.000")) == (
+        Decimal(per_centre.get(reporting_realm["sci"], 0)) / mb).quantize(Decimal("0.001"))
+
+
+def test_cost_centre_tree_sums_its_children(db, realm_a, reporting_realm, create_account, tmp_path):
+    """A centre's figure is its own accounts' usage plus every centre below it, at any depth."""
+    from app.services.accounts import create_cost_centre
+    from app.services.reports import Filters, run_report
+
+    with realm_context(realm_a.id):
+        create_cost_centre(code="chem", name="Chemistry", parent_code="sci")
+        db.session.commit()
+        chem = db.session.scalar(sa.select(CostCentre.id).where(CostCentre.code == "chem"))
+    create_account(realm_a, "cat", cost_centre_id=chem)
+    create_account(realm_a, "dan", cost_centre_id=reporting_realm["uni"])
+    create_account(realm_a, "eve")
+    with realm_context(realm_a.id):
+        import_usage_file(_write(tmp_path, "record_id,username,start,duration_s,bytes_in,bytes_out\n"
+                                 "c1,cat,2026-03-04T10:00:00Z,60,2000000,0\n"
+                                 "c2,dan,2026-03-04T10:00:00Z,60,1000000,0\n"
+                                 "c3,eve,2026-03-04T10:00:00Z,60,500000,0\n"), kind="cdr")
+        db.session.commit()
+
+        def level(node=None):
+            return {r["centre"]: r for r in run_report("usage_cost_centres", Filters(node=node)).rows}
+
+        top, uni, sci = level(), level(reporting_realm["uni"]), level(reporting_realm["sci"])
+    assert sci["Chemistry"]["usage"] == Decimal("2.000") and sci["Physics"]["usage"] == Decimal("4.000")
+    assert sci["Chemistry"]["children"] == 0 and uni["Science"]["children"] == 2
+    assert uni["Science"]["usage"] == sum(r["usage"] for r in sci.values()) == Decimal("16.000")
+    assert top["University"]["usage"] == sum(r["usage"] for r in uni.values()) == Decimal("17.000")
+    assert top["no cost centre"]["usage"] == Decimal("0.500")
+
+
+def test_usage_reports_read_the_rollups_not_the_records(db, realm_a, reporting_realm, realm_client):
+    from app.services.usage.rollups import fold_deltas
+
+    client = _staff(realm_client, realm_a)
+    before = [_csv(client, f"/console/reports/{code}.csv") for code in
+              ("usage_accounts", "top_users", "usage_cost_centres")]
+    with realm_context(realm_a.id):
+        fold_deltas()
+        db.session.execute(sa.update(UsageRecord).values(bytes_in=0, bytes_out=0))  # reports must not look
+        db.session.commit()
+    after = [_csv(client, f"/console/reports/{code}.csv") for code in
+             ("usage_accounts", "top_users", "usage_cost_centres")]
+    assert after == before and before[0]
+
+
+def test_a_heavy_report_runs_in_the_background_from_its_page(db, realm_a, reporting_realm, realm_client):
+    from app.services import reports
+
+    usage = reports.get_report("usage_cost_centres")
+
+    @reports.report("slow_centres", "Slow centres", "Usage by cost centre, in the background.", shortcut="z",
+                    heavy=True, filters=usage.filters, columns=usage.columns)
+    def build(filters, progress=None):
+        return usage.build(filters)
+
+    try:
+        client = _staff(realm_client, realm_a)
+        assert "Compute in the background" in client.get("/console/reports/slow_centres").get_data(as_text=True)
+        assert client.post("/console/reports/slow_centres/run", {}).status_code == 303
+        page = client.get("/console/reports/slow_centres").get_data(as_text=True)
+        assert "Compute again" in page and "University" in page
+        assert _csv(client, "/console/reports/slow_centres.csv") == _csv(
+            client, "/console/reports/usage_cost_centres.csv")
+    finally:
+        reports.REPORTS.pop("slow_centres")
 
 
 def test_pinned_reports_show_on_the_console_home(db, realm_a, reporting_realm, realm_client):

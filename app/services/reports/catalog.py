@@ -1,9 +1,14 @@
 """The built-in reports. Each reads with a few grouped queries (no query per row).
 
 Traffic is reported in decimal units (1 MB = 10^6 bytes, as the rating engine counts it),
-connected time in hours or minutes. Revenue counts finalized invoices by issue date, net of
-credit notes; an invoice's plan is the plan of the account's subscription at the invoice's
-period start (accounts without one show as "no plan").
+connected time in hours or minutes. Usage reports read the daily rollups
+(app/services/usage/rollups.py: per account and per cost centre, plus the deltas not folded
+yet), never ``usage_records``; their days are UTC days of the records' event time (when the
+usage was measured up to), as in billing and the usage summary. Usage by cost centre counts
+each day's usage under the centre the account was in when it was folded (``realmbill usage
+rollups rebuild`` re-attributes history after moving accounts). Revenue counts finalized
+invoices by issue date, net of credit notes; an invoice's plan is the plan of the account's
+subscription at the invoice's period start (accounts without one show as "no plan").
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from app.models import (
     PlanVersion,
     Realm,
     Subscription,
-    UsageRecord,
 )
+from app.services.usage.rollups import usage_by_account as rollup_by_account
+from app.services.usage.rollups import usage_by_centre
 from tenants import all_realms
 
 from . import Column, Filters, ReportResult, _l, report
@@ -47,11 +53,9 @@ def _in_range(column, filters: Filters, *, is_datetime=True):
     return conditions
 
 
-def _quantity(filters: Filters):
-    kind, _ = UNIT_DIVISORS[filters.unit]
-    if kind == "bytes":
-        return func.sum(UsageRecord.bytes_in + UsageRecord.bytes_out)
-    return func.sum(UsageRecord.duration_s)
+def _raw(totals, filters: Filters) -> int:
+    """Bytes (in + out) or seconds of a rollup sum, as the report's unit counts."""
+    return totals.octets if UNIT_DIVISORS[filters.unit][0] == "bytes" else totals.duration_s
 
 
 def _in_unit(raw, filters: Filters) -> Decimal:
@@ -165,10 +169,22 @@ def payments(filters: Filters) -> ReportResult:
 
 
 # ---------------------------------------------------------------- usage
-def _usage_by_account(filters: Filters):
-    query = (select(UsageRecord.account_id, _quantity(filters))
-             .where(*_in_range(UsageRecord.start, filters)).group_by(UsageRecord.account_id))
-    return {account_id: raw for account_id, raw in db.session.execute(query)}
+_UTC_DAYS = _l("Days are UTC days of the usage's event time.")
+
+
+class _Sentences:
+    """Sentences translated one by one and shown as one text (a report's description)."""
+
+    def __init__(self, *parts) -> None:
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return " ".join(str(part) for part in self.parts)
+
+
+def _usage_by_account(filters: Filters) -> dict[int, int]:
+    usage = rollup_by_account(since=filters.since, until=filters.until)
+    return {account_id: _raw(totals, filters) for account_id, totals in usage.items()}
 
 
 def _centre_columns(filters: Filters) -> list[Column]:
@@ -178,17 +194,15 @@ def _centre_columns(filters: Filters) -> list[Column]:
 
 
 @report("usage_cost_centres", _l("Usage by cost centre"),
-        _l("Usage per cost centre including everything below it; choose a centre to see its parts."),
-        shortcut="c", heavy=True, filters=("since", "until", "unit", "node"), columns=_centre_columns)
-def usage_by_cost_centre(filters: Filters, progress=None) -> ReportResult:
+        _Sentences(_l("Usage per cost centre including everything below it; choose a centre to see its parts."),
+                   _l("Each day counts under the cost centre the account was in when the day was added up."),
+                   _UTC_DAYS),
+        shortcut="c", filters=("since", "until", "unit", "node"), columns=_centre_columns)
+def usage_by_cost_centre(filters: Filters) -> ReportResult:
     centres = {c.id: c for c in db.session.scalars(select(CostCentre))}
-    account_centre = dict(db.session.execute(select(Account.id, Account.cost_centre_id)).all())
-    usage = _usage_by_account(filters)
     own: dict[int | None, int] = defaultdict(int)
-    for index, (account_id, raw) in enumerate(usage.items(), 1):
-        own[account_centre.get(account_id)] += int(raw or 0)
-        if progress and index % 1000 == 0:
-            progress(index, len(usage))
+    for centre_id, totals in usage_by_centre(since=filters.since, until=filters.until).items():
+        own[centre_id if centre_id in centres else None] += _raw(totals, filters)  # NO_CENTRE is none
     rolled: dict[int, int] = defaultdict(int)
     for centre_id, raw in own.items():
         node = centres.get(centre_id)
@@ -207,20 +221,34 @@ def usage_by_cost_centre(filters: Filters, progress=None) -> ReportResult:
     if parent is None and own.get(None):
         rows.append({"centre": str(_l("no cost centre")), "code": "", "node": None, "children": 0,
                      "usage": _in_unit(own[None], filters)})
-    path = centres[parent].path() if parent in centres else []
+    path = _path(centres, parent)
     note = " › ".join(c.name for c in path)
-    if progress:
-        progress(len(usage), len(usage))
     return ReportResult(
         columns=_centre_columns(filters), rows=rows, chart_label="centre", chart_value="usage", drill="node", note=note,
         totals={filters.unit: sum((r["usage"] for r in rows), ZERO)})
 
 
+def _path(centres: dict, node_id) -> list:
+    """The centres from the root down to ``node_id``, from the already loaded tree."""
+    path = []
+    node = centres.get(node_id)
+    while node is not None:
+        path.insert(0, node)
+        node = centres.get(node.parent_id)
+    return path
+
+
 def _account_usage_rows(filters: Filters, *, top: int | None):
-    usage = _usage_by_account(filters)
-    accounts = {a.id: a for a in db.session.scalars(select(Account).where(Account.id.in_(list(usage))))}
-    rows = [{"account": accounts[a].number, "username": accounts[a].username, "name": accounts[a].name,
-             "usage": _in_unit(raw, filters)} for a, raw in usage.items() if a in accounts]
+    usage = {a: _in_unit(raw, filters) for a, raw in _usage_by_account(filters).items()}
+    query = select(Account.id, Account.number, Account.username, Account.name)
+    if top:  # only the accounts that can make the list (ties at its end included)
+        ranked = sorted(usage.values(), reverse=True)
+        if len(ranked) > top:
+            floor = ranked[top - 1]
+            usage = {a: v for a, v in usage.items() if v >= floor}
+        query = query.where(Account.id.in_(list(usage)))
+    rows = [{"account": number, "username": username, "name": name, "usage": usage[a]}
+            for a, number, username, name in db.session.execute(query) if a in usage]
     if top:
         rows.sort(key=lambda r: (-r["usage"], r["account"]))
         return rows[:top]
@@ -232,7 +260,8 @@ def _account_columns(filters: Filters):
             Column("name", _l("Name")), Column("usage", _l("Usage (%(unit)s)", unit=filters.unit), "number")]
 
 
-@report("usage_accounts", _l("Usage by account"), _l("Usage of every account in the period."),
+@report("usage_accounts", _l("Usage by account"),
+        _Sentences(_l("Usage of every account in the period."), _UTC_DAYS),
         shortcut="u", filters=("since", "until", "unit"))
 def usage_by_account(filters: Filters) -> ReportResult:
     rows = _account_usage_rows(filters, top=None)
@@ -240,7 +269,8 @@ def usage_by_account(filters: Filters) -> ReportResult:
                         chart_value="usage", totals={filters.unit: sum((r["usage"] for r in rows), ZERO)})
 
 
-@report("top_users", _l("Top users"), _l("The accounts that used the most in the period."),
+@report("top_users", _l("Top users"),
+        _Sentences(_l("The accounts that used the most in the period."), _UTC_DAYS),
         shortcut="t", filters=("since", "until", "unit", "limit"))
 def top_users(filters: Filters) -> ReportResult:
     rows = _account_usage_rows(filters, top=filters.limit)
