@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -44,12 +44,14 @@ class UsageDaily(RealmScoped, _Sums, db.Model):
 
 class UsageDailyCentre(RealmScoped, _Sums, db.Model):
     __tablename__ = "usage_daily_centres"
+    # The realm is part of the key (as in migration 0017): NO_CENTRE rows of every realm.
+    __table_args__ = (PrimaryKeyConstraint("realm_id", "cost_centre_id", "day", "unit"),)
 
     # Not a foreign key: NO_CENTRE (0) stands for "no cost centre"; cost centres with
     # accounts cannot be deleted (RESTRICT), so ids here stay meaningful.
-    cost_centre_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    unit: Mapped[str] = mapped_column(String(20), primary_key=True, default="")
+    cost_centre_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    unit: Mapped[str] = mapped_column(String(20), default="")
 
 
 class UsageRollupDelta(_Sums, db.Model):
