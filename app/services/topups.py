@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.gateways import CardDetails
@@ -29,6 +28,7 @@ from .payments import integrations
 from .payments.core import charge_method, get_account, pay_with_card
 from .payments.gateways import online_gateway_code
 from .quotas import create_pool, top_up_pool
+from .uow import insert_once
 
 CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -110,15 +110,10 @@ def buy_topup(account_id: int, product_id: int, *, key: str, card: CardDetails |
                        description=product.name, kind=product.kind, unit=product.unit,
                        quantity=product.quantity, amount=product.price, currency=product.currency,
                        status="pending")
-    try:
-        with db.session.begin_nested():
-            db.session.add(order)
-            db.session.flush()
-    except IntegrityError:
-        found = db.session.scalar(select(TopupOrder).where(TopupOrder.idempotency_key == key))
-        if found is None:
-            raise
-        return found
+    order, created = insert_once(order, lambda: db.session.scalar(
+        select(TopupOrder).where(TopupOrder.idempotency_key == key)))
+    if not created:
+        return order
     payment_key = f"topup:{order.id}"
     if card is not None:
         code = online_gateway_code()

@@ -10,18 +10,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 
 _PENDING = "realmbill_after_commit"
+T = TypeVar("T")
 
 
 def after_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction commits; dropped on rollback."""
     db.session.info.setdefault(_PENDING, []).append(callback)
+
+
+def insert_once(row: T, existing: Callable[[], T | None]) -> tuple[T, bool]:
+    """Add and flush ``row`` in a savepoint: ``(row, True)``; or, when a unique constraint
+    says another writer stored it first, ``(theirs, False)`` as ``existing()`` finds it.
+    The database, not a read beforehand, decides between two concurrent writers; any
+    other integrity error (``existing()`` finds nothing) is raised as it was."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return row, True
 
 
 @event.listens_for(Session, "after_commit")

@@ -22,6 +22,7 @@ from tenants import require_realm_id
 
 from ..errors import FieldErrors, NotAllowed
 from ..lookups import get_or_not_found
+from ..uow import insert_once
 from .draft import local_today
 
 CHARGE_KINDS = ("one_time", "penalty", "topup", "credit", "proration")
@@ -78,17 +79,8 @@ def add_charge(account_id: int, *, description: str, amount: Decimal, kind: str 
                     charge_on=charge_on or local_today(), source_key=source_key)
     if source_key is not None:
         # Two writers with the same key: the unique (realm, source_key) keeps one; return it.
-        from sqlalchemy.exc import IntegrityError
-
-        try:
-            with db.session.begin_nested():
-                db.session.add(charge)
-                db.session.flush()
-        except IntegrityError:
-            existing = db.session.scalar(select(Charge).where(Charge.source_key == source_key))
-            if existing is None:
-                raise
-            return existing
+        charge, _ = insert_once(charge, lambda: db.session.scalar(
+            select(Charge).where(Charge.source_key == source_key)))
         return charge
     db.session.add(charge)
     db.session.flush()

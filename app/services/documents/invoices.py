@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import Boolean, Numeric, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -33,6 +32,7 @@ from tenants import current_realm_id, require_realm_id
 from ..errors import NotFound
 from ..lookups import get_or_not_found
 from ..mail import queue_mail
+from ..uow import insert_once
 from .charts import chart_images
 from .pdf import data_uri, render_html, render_pdf, render_pdf_batch
 from .settings import message_active, peek_document_settings
@@ -330,12 +330,10 @@ def _store(invoice: Invoice, content: bytes) -> Document:
     document = Document(kind="invoice", key=document_key(invoice.id), invoice_id=invoice.id,
                         filename=invoice_filename(invoice), mime=PDF_MIME, content=content, sha256=sha,
                         size=len(content))
-    try:
-        with db.session.begin_nested():
-            db.session.add(document)
-    except IntegrityError:
-        # Another worker stored it first: theirs is the document, ours is dropped.
-        return stored_invoice_document(invoice.id)
+    # Another worker may have stored it first: then theirs is the document, ours is dropped.
+    document, created = insert_once(document, lambda: stored_invoice_document(invoice.id))
+    if not created:
+        return document
     if invoice.pdf_sha256 is None:
         invoice.pdf_sha256 = sha
     db.session.flush()

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.gateways import CardDetails, ChargeResult, GatewayError
@@ -36,7 +35,7 @@ from tenants import require_realm_id
 
 from ..errors import FieldErrors, Invalid, NotAllowed, NotFound
 from ..lookups import get_or_not_found
-from ..uow import after_commit
+from ..uow import after_commit, insert_once
 from . import integrations
 from .gateways import gateway_class, gateway_for, payment_settings
 from .ledger import (
@@ -102,16 +101,7 @@ def begin_payment(*, key: str, account_id: int, gateway: str, amount: Decimal, c
                       currency=currency, status=status, idempotency_key=key, invoice_id=invoice_id,
                       purpose=purpose, payment_method_id=payment_method_id,
                       refunded_amount=ZERO, **extra)
-    try:
-        with db.session.begin_nested():
-            db.session.add(payment)
-            db.session.flush()
-    except IntegrityError:
-        existing = find_by_key(key)
-        if existing is None:
-            raise
-        return existing, False
-    return payment, True
+    return insert_once(payment, lambda: find_by_key(key))
 
 
 # ------------------------------------------------------------------ recording

@@ -13,7 +13,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.gateways import ChargeResult, GatewayError, WebhookEvent
@@ -21,6 +20,7 @@ from app.models import Account, Payment, WebhookDelivery
 from tenants import require_realm_id
 
 from ..errors import NotAllowed
+from ..uow import insert_once
 from .autocharge import failed_asynchronously
 from .core import begin_payment, mark_failed, mark_succeeded, now, record_refund
 from .gateways import gateway_for
@@ -37,11 +37,9 @@ def handle_webhook(gateway_code: str, payload: bytes, headers: dict) -> str:
     event = gateway.parse_webhook(payload, headers)
     delivery = WebhookDelivery(gateway=gateway_code, event_id=event.event_id[:255],
                                event_type=event.type, received_at=now())
-    try:
-        with db.session.begin_nested():
-            db.session.add(delivery)
-            db.session.flush()
-    except IntegrityError:
+    _, created = insert_once(delivery, lambda: db.session.scalar(select(WebhookDelivery).where(
+        WebhookDelivery.gateway == gateway_code, WebhookDelivery.event_id == delivery.event_id)))
+    if not created:
         return "duplicate"
     if event.type == "ignored":
         return "ignored"
