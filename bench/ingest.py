@@ -14,10 +14,11 @@ temporary SQLite file (schema from the models, a realm with ACCOUNTS accounts):
    - PostgreSQL ``raw COPY csv``: the CSV file straight into a table of its columns
      (typed) with a unique index on record_id, ``COPY … FROM STDIN (FORMAT csv)``;
    - PostgreSQL ``raw COPY rows``: the rows ingest stored, copied out and COPYed into a
-     table ``LIKE usage_records INCLUDING ALL`` (same columns, unique and other indexes);
-   - PostgreSQL ``raw COPY rows+FK``: the same into a table that also has usage_records'
-     foreign keys (realm, account, import: a per-row check each), i.e. the least any
-     loader of usage_records pays;
+     table ``LIKE usage_records INCLUDING ALL`` (same columns, primary key, unique and other
+     indexes: the least any loader of usage_records pays);
+   - PostgreSQL ``raw COPY rows+FK``: the same into a table that also has the three
+     foreign keys usage_records had until migration 0018 (realm, account, import: a per-row
+     check each);
    - SQLite ``raw executemany``: the CSV rows (csv.reader) into a table with a unique
      index on record_id, one executemany per 50,000 rows, one transaction.
 
@@ -127,6 +128,13 @@ CREATE TABLE raw_cdr (
 )"""
 
 
+RAW_FKS = (
+    "FOREIGN KEY (realm_id) REFERENCES realms(id) ON DELETE CASCADE",
+    "FOREIGN KEY (account_id) REFERENCES accounts(id) ON DELETE CASCADE",
+    "FOREIGN KEY (import_id) REFERENCES usage_imports(id) ON DELETE SET NULL",
+)
+
+
 def raw_postgres(figures: Figures, url: str, path: Path, rows: int) -> None:
     import psycopg
 
@@ -165,9 +173,8 @@ def raw_postgres(figures: Figures, url: str, path: Path, rows: int) -> None:
 
         with conn.cursor() as cur:
             cur.execute("CREATE TABLE raw_usage_fk (LIKE usage_records INCLUDING ALL)")
-            cur.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-                        "WHERE conrelid = 'usage_records'::regclass AND contype = 'f'")
-            for (definition,) in cur.fetchall():
+            # The three foreign keys usage_records had until migration 0018 (a per-row check each).
+            for definition in RAW_FKS:
                 cur.execute(f"ALTER TABLE raw_usage_fk ADD {definition}")
         conn.commit()
         with Timer() as t:

@@ -69,11 +69,9 @@ class Attributor:
 
     def prefetch(self, events: Iterable[UsageEvent]) -> None:
         """Load the accounts (one query per realm) and IP sessions a batch names."""
-        wanted: dict[int, set[str]] = defaultdict(set)
         ips: set[str] = set()
         earliest = latest = None
-        resolved = self._by_username
-        names_seen: set[str] = set()
+        names: set[str] = set()
         for event in events:
             username = event.username
             if not username:
@@ -83,9 +81,41 @@ class Attributor:
                     earliest = moment if earliest is None or moment < earliest else earliest
                     latest = moment if latest is None or moment > latest else latest
                 continue
-            if username in resolved or username in names_seen:
+            names.add(username)
+        self._load_names(names)
+        if ips:
+            self._prefetch_sessions(ips, earliest, latest)
+
+    def resolve_names(self, usernames: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """username as written -> (realm id, account id) for the names that have an account
+        (the map shared across batches; names that do not resolve are left out, and
+        :meth:`account_for` gives their reason)."""
+        resolved = self._by_username
+        todo = {name for name in usernames if name not in resolved}
+        if not todo:
+            return resolved
+        if len(resolved) + len(todo) > 200_000:
+            resolved.clear()
+        self._load_names(todo)
+        accounts = self._accounts
+        for name in todo:
+            try:
+                user, realm_part = split_username(name)
+                realm_id = self.realm_of(realm_part)
+            except (ValueError, Unattributable):
                 continue
-            names_seen.add(username)
+            account_id = accounts.get((realm_id, user.lower()))
+            if account_id is not None:
+                resolved[name] = (realm_id, account_id)
+        return resolved
+
+    def _load_names(self, usernames: Iterable[str]) -> None:
+        """Look up the accounts of names not looked up yet (one query per realm)."""
+        wanted: dict[int, set[str]] = defaultdict(set)
+        resolved = self._by_username
+        for username in usernames:
+            if username in resolved:
+                continue
             try:
                 user, realm_part = split_username(username)
                 key = (self.realm_of(realm_part), user.lower())
@@ -108,8 +138,6 @@ class Attributor:
                     found = dict(rows)
                     for name in chunk:
                         self._accounts[(realm_id, name)] = found.get(name)
-        if ips:
-            self._prefetch_sessions(ips, earliest, latest)
 
     def _prefetch_sessions(self, ips: set[str], earliest: datetime, latest: datetime) -> None:
         self._sessions = {ip: [] for ip in ips}

@@ -15,7 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from sqlalchemy import String, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
+from app.mediation.cdr_csv import event_of
 from app.mediation.counters import CounterError, SessionCounters, meter_delta, to_delta
 from app.mediation.records import MediationFileError, Reject, UsageEvent
 from app.models import Meter, QuotaPool, RadiusSession, UsageImport, UsageRecord, UsageReject
@@ -30,9 +31,10 @@ from tenants import all_realms, require_realm_id
 
 from ..quotas import draw_usage
 from .attribution import Attributor, Unattributable
-from .writer import insert_usage, insert_usage_count
+from .writer import UsageWriter, as_dicts
 
 BATCH_SIZE = 20000
+_NULL = "\\N"  # NULL in COPY text format
 SESSION_STATUSES = {"start", "interim", "stop"}
 
 
@@ -74,7 +76,8 @@ def import_usage_file(
         raise MediationFileError(path.name, line, None, "contains a NUL byte: not a text file")
     with path.open(encoding="utf-8-sig", newline="", errors="strict") as stream:
         if kind == "cdr":
-            items = parse_cdr(stream, path.name, default_tz)
+            # Good rows as plain tuples of their values: no event object per record (see _process).
+            items = parse_cdr(stream, path.name, default_tz, fields=True)
         elif kind == "meter":
             items = parse_readings(stream, path.name, default_tz)
         elif kind == "detail":
@@ -166,30 +169,57 @@ def ingest(
     if attributor is None or attributor.realm_id != realm_id:
         attributor = Attributor(realm_id)
     counts = IngestCounts()
-    batch: list[UsageEvent | Reject] = []
+    # One writer for the whole call (one transaction): accounts locked once, rollup deltas
+    # added up across batches and appended at the end.
+    writer = UsageWriter()
+    batch: list[UsageEvent | Reject | tuple] = []
     for item in items:
         batch.append(item)
         if len(batch) >= BATCH_SIZE:
-            _process(batch, attributor, realm_id, import_id, counts, keep_inserted)
+            _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
             if progress:
                 progress(len(batch))
             batch = []
     if batch:
-        _process(batch, attributor, realm_id, import_id, counts, keep_inserted)
+        _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
         if progress:
             progress(len(batch))
+    writer.finish()
     return counts
 
 
-def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> None:
+def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer) -> None:
+    """One batch: UsageEvents, Rejects, and CDR rows as plain tuples (parse_cdr ``fields=True``).
+
+    A CDR tuple whose username resolves to an account becomes its row (and, on PostgreSQL,
+    its COPY line) right here; any other (IP-only, unknown name) becomes the UsageEvent the
+    parser would have given and takes the general path, so rejects read the same.
+    """
     rejects: list[dict] = []
     events: list[UsageEvent] = []
+    names = {item[1] for item in batch if type(item) is tuple and item[1]}
+    resolved = attributor.resolve_names(names) if names else {}
+    work: list[UsageEvent | Reject | tuple] = []
     for item in batch:
+        if type(item) is tuple:
+            if item[1] in resolved:
+                work.append(item)
+                continue
+            item = event_of(item)
+        work.append(item)
         if isinstance(item, Reject):
             rejects.append(_reject_row(item, realm_id, import_id))
         else:
             events.append(item)
     attributor.prefetch(events)
+    # Stored rows come back only when quota pools (or the caller) need them; without, the
+    # CDR rows go to PostgreSQL as staging lines (writer.write_cdr_lines).
+    with all_realms():
+        needs_rows = keep_inserted or _pools_exist(attributor.allowed)
+    lines: list[str | None] | None = [] if writer.postgres else None
+    staged: list[str] | None = [] if writer.postgres and not needs_rows else None
+    staged_ids: list[str] = []
+    staged_accounts: set[int] = set()
     with all_realms():
         readings = [e for e in events if e.status == "reading"]
         meters = _Meters.load(readings, attributor.allowed) if readings else None
@@ -197,7 +227,33 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
                                    if e.session_key and e.status in SESSION_STATUSES})
         rows: list[tuple] = []
         seen_ids: set[tuple[str, str]] = set()
-        for event in events:
+        for event in work:
+            if type(event) is tuple:
+                # A CDR row whose username has an account (ids are unique within the file:
+                # the parser rejects a repeated one).
+                (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
+                 quantity, unit, destination, _, notes, _) = event
+                owner_realm, account_id = resolved[username]
+                if staged is not None and not notes and duration < 1_000_000_000:
+                    text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
+                    if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
+                        staged.append(
+                            f"{owner_realm}\t{account_id}\t{rid}\t{username}\t{ip or _NULL}\t"
+                            f"{nas or _NULL}\t{start_text or start.isoformat()}\t{duration}\t"
+                            f"{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
+                            f"{unit or _NULL}\t{destination or _NULL}\n")
+                        staged_ids.append(rid)
+                        staged_accounts.add(account_id)
+                        continue
+                rows.append((owner_realm, account_id, import_id, "cdr", rid, "cdr", None, username,
+                             ip, nas, start + timedelta(seconds=duration) if duration else start, start,
+                             duration, bytes_in, bytes_out, quantity, unit, destination,
+                             "; ".join(notes) if notes else None))
+                if lines is not None:
+                    lines.append(None)
+                continue
+            if isinstance(event, Reject):
+                continue
             if event.status in ("accounting-on", "accounting-off"):
                 sessions.close_nas(event.nas, event.event_time)
                 continue
@@ -210,6 +266,8 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
                 else:
                     owner_realm, account_id, event = outcome
                     rows.append(_row(event, owner_realm, account_id, import_id))
+                    if lines is not None:
+                        lines.append(None)
                 continue
             try:
                 owner_realm, account_id = attributor.account_for(event)
@@ -228,22 +286,26 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted) -> N
                 continue
             seen_ids.add(key)
             rows.append(_row(event, owner_realm, account_id, import_id))
+            if lines is not None:
+                lines.append(None)
         sessions.save()
         if meters is not None:
             meters.save()
-        # The stored rows come back only when quota pools (or the caller) need them.
-        # Optimistic (straight COPY) while batches come out all new; see writer.py.
+        # Optimistic (straight insert) while batches come out all new; see writer.py.
         optimistic = counts.accepted == 0 or counts.duplicates == 0
-        if keep_inserted or _pools_exist(attributor.allowed):
-            inserted = insert_usage(rows, optimistic=optimistic)
+        if needs_rows:
+            inserted = as_dicts(writer.write(rows, lines=lines, optimistic=optimistic, returning=True))
             stored = len(inserted)
         else:
-            inserted, stored = [], insert_usage_count(rows, optimistic=optimistic)
+            inserted, stored = [], writer.write(rows, lines=lines, optimistic=optimistic)
+        if staged:
+            stored += writer.write_cdr_lines(staged_ids, staged, staged_accounts, import_id,
+                                             optimistic=optimistic)
         _insert_rejects(rejects)
     if inserted:
         draw_usage(inserted)
     counts.accepted += stored
-    counts.duplicates += len(rows) - stored
+    counts.duplicates += len(rows) + (len(staged) if staged else 0) - stored
     counts.rejected += len(rejects)
     if keep_inserted:
         counts.inserted_rows.extend(inserted)
