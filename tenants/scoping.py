@@ -51,14 +51,34 @@ def _scope_statement(state: ORMExecuteState) -> None:
                 "query on realm data without a realm context; use realm_context() or all_realms()"
             )
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(
+    criteria = _criteria_for(realm_id)
+    if state.is_relationship_load and any(option is criteria for option in state.statement._with_options):
+        # A lazy or eager relationship load of objects this realm loaded: the parent's query
+        # propagated the very same criteria already (not those of another realm: a different
+        # object), so adding them again would only repeat ``realm_id = :r`` in the SQL.
+        return
+    state.statement = state.statement.options(criteria)
+
+
+_CRITERIA: dict[int, object] = {}
+_CRITERIA_LIMIT = 10_000
+
+
+def _criteria_for(realm_id: int):
+    """One ``with_loader_criteria`` option per realm, built once: building it per statement
+    cost more than the rest of the hook (the lambda is analysed on every construction). The
+    realm id is a bound parameter of the cached SQL, so every realm shares the compiled form."""
+    criteria = _CRITERIA.get(realm_id)
+    if criteria is None:
+        if len(_CRITERIA) >= _CRITERIA_LIMIT:
+            _CRITERIA.clear()
+        criteria = _CRITERIA[realm_id] = with_loader_criteria(
             RealmScoped,
             lambda cls: cls.realm_id == realm_id,
             include_aliases=True,
             propagate_to_loaders=True,
         )
-    )
+    return criteria
 
 
 def _stamp_new_rows(session: Session, flush_context, instances) -> None:

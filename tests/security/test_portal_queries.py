@@ -100,3 +100,46 @@ def test_bulk_pool_figures_equal_peek_balance(db, subscriber):
     assert figures == expected
     assert ("HQ", "MB", D(230), D(230)) in figures  # 100 + 30 left last month + this month's 100
     assert not any(name == "Support only" for name, *_ in figures)
+
+
+def _sql_of(db, work) -> list[str]:
+    seen = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    connection = db.session.connection()
+    event.listen(connection, "before_cursor_execute", keep)
+    try:
+        work()
+    finally:
+        event.remove(connection, "before_cursor_execute", keep)
+    return seen
+
+
+def test_lazy_loads_carry_the_realm_filter_once(db, subscriber):
+    """The parent's query propagates the realm criteria to its lazy loads; the scoping hook
+    does not add the same criteria a second time (``realm_id = :r AND realm_id = :r``)."""
+    realm, account_id, _ = subscriber
+    realm_id = realm.id
+    db.session.expunge_all()
+    with realm_context(realm_id):
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+        statements = _sql_of(db, lambda: account.subscriptions)
+        assert len(account.subscriptions) == 1
+    assert len(statements) == 1
+    assert statements[0].count("realm_id = ") == 1, statements[0]
+
+
+def test_a_lazy_load_in_another_realm_is_filtered_by_that_realm(db, subscriber, realm_b):
+    """An object loaded as realm A and lazily loaded from while working as realm B gets
+    B's filter too (the propagated criteria are A's, not the current realm's): nothing of A."""
+    realm, account_id, _ = subscriber
+    realm_id, other_id = realm.id, realm_b.id
+    db.session.expunge_all()
+    with realm_context(realm_id):
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+    with realm_context(other_id):
+        statements = _sql_of(db, lambda: account.subscriptions)
+        assert account.subscriptions == []
+    assert statements[0].count("realm_id = ") == 2, statements[0]
