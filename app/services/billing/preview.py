@@ -1,0 +1,139 @@
+"""The next-invoice figure of one account for a page view: the billing draft, read lean.
+
+``preview_invoice`` (run.py) drafts one account the way a billing run drafts a chunk:
+twelve statements, each usage record fetched one by one. A page that already holds the
+account with its subscriptions and their plan versions (``usage.summary._load_plans``,
+one joined statement) needs only what it does not hold: this module reads the account's
+unbilled usage *summed per bucket and unit* (one row per unit and month instead of one per
+record), its pool draws and pending charges, and the realm's terms, then runs the very same
+``draft._draft_one`` on them. Same inputs, same code: the lines and total equal
+``preview_invoice``'s (tests/selfcare/test_dashboard_preview.py compares them across fees,
+proration, late usage, pools, charges, discounts, tax and suspension). What it leaves out
+is ``usage_record_ids`` (empty): an estimate writes nothing, so it needs no record ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import Account, Charge, QuotaBalance, QuotaDraw, QuotaPool, Realm, UsageRecord
+from app.rating.units import lookup
+from tenants import require_realm_id
+
+from ..collections import bills_suspended_accounts
+from .draft import (
+    BASE_UNITS,
+    ZERO,
+    ChunkData,
+    InvoiceDraft,
+    SubscriptionRow,
+    _draft_one,
+    _Version,
+    local_midnight,
+    local_today,
+    month_period,
+    realm_zone,
+)
+from .terms import load_terms
+
+# Where a usage figure came from within one record, in the order draft._usage adds them.
+_BYTES, _SECONDS, _QUANTITY = 0, 1, 2
+
+
+def account_preview(account: Account, *, on: date | None = None) -> InvoiceDraft | None:
+    """What ``account``'s invoice for the month of ``on`` would be now (``preview_invoice``'s
+    draft without record ids); None when it would owe nothing."""
+    from ..usage.summary import _load_plans
+
+    _load_plans(account)
+    realm = db.session.get(Realm, require_realm_id())
+    period = month_period(on or local_today(realm))
+    data = ChunkData.__new__(ChunkData)  # filled here instead of by its bulk loaders
+    data.period, data.realm, data.zone = period, realm, realm_zone(realm)
+    data.subscriptions, data.usage, data.pools = defaultdict(list), defaultdict(list), defaultdict(dict)
+    data.charges, data.versions, data.fee_lines = defaultdict(list), {}, {}
+    data.without_fees = set()
+    for subscription in account.subscriptions:  # ordered by id, as ChunkData loads them
+        if subscription.starts_on < period.end and (subscription.ends_on is None
+                                                    or subscription.ends_on > period.start):
+            data.subscriptions[account.id].append(SubscriptionRow(
+                subscription.id, subscription.account_id, subscription.plan_version_id, subscription.status,
+                subscription.kind, subscription.starts_on, subscription.ends_on, subscription.anchor_on,
+                subscription.fees_from, subscription.previous_id))
+            if subscription.plan_version_id not in data.versions:
+                data.versions[subscription.plan_version_id] = _Version(subscription.plan_version)
+    _load_charges(data, account.id)
+    if not data.subscriptions and not data.charges:
+        return None  # what _draft_one answers, without reading usage, pools or terms
+    if account.status == "suspended" and not bills_suspended_accounts():
+        data.without_fees.add(account.id)
+    if data.subscriptions:
+        _load_usage(data, account.id)
+        _load_pools(data, account.id)
+    data.terms = load_terms([account.id], period)
+    draft = _draft_one(account.id, data)
+    if draft is not None:
+        draft.usage_record_ids = []
+    return draft
+
+
+def _load_usage(data: ChunkData, account_id: int) -> None:
+    """The account's unbilled usage up to the period's end, one row per (this month or
+    earlier, unit) with its sums, replayed to ``draft._usage`` as one record per figure in
+    the order the records first brought each figure (so its dictionaries come out alike)."""
+    start = local_midnight(data.period.start, data.zone)
+    end = local_midnight(data.period.end, data.zone)
+    late = case((UsageRecord.event_time < start, 1), else_=0)
+    octets = UsageRecord.bytes_in + UsageRecord.bytes_out
+    rows = db.session.execute(
+        select(late, UsageRecord.unit, func.sum(octets), func.sum(UsageRecord.duration_s),
+               func.sum(UsageRecord.quantity),
+               func.min(case((octets != 0, UsageRecord.id))),
+               func.min(case((UsageRecord.duration_s != 0, UsageRecord.id))),
+               func.min(case((UsageRecord.quantity.is_not(None), UsageRecord.id))))
+        .where(UsageRecord.account_id == account_id, UsageRecord.invoice_id.is_(None),
+               UsageRecord.event_time < end)
+        .group_by(late, UsageRecord.unit)
+    ).all()
+    figures = []
+    for is_late, unit, octet_sum, second_sum, quantity_sum, first_octet, first_second, first_quantity in rows:
+        moment = start - timedelta(microseconds=1) if is_late else start
+        if octet_sum:
+            figures.append((first_octet, _BYTES, (None, moment, int(octet_sum), 0, None, None)))
+        if second_sum:
+            figures.append((first_second, _SECONDS, (None, moment, 0, int(second_sum), None, None)))
+        if unit and quantity_sum is not None:
+            figures.append((first_quantity, _QUANTITY, (None, moment, 0, 0, quantity_sum, unit)))
+    # Late and current figures fill separate dictionaries, so one order serves both.
+    data.usage[account_id] = [record for *_order, record in sorted(figures, key=lambda f: (f[0], f[1]))]
+
+
+def _load_pools(data: ChunkData, account_id: int) -> None:
+    """What the pools absorbed of the account's usage in the period (``ChunkData._load``)."""
+    period = data.period
+    totals = data.pools[account_id]
+    for unit_name, quantity in db.session.execute(
+        select(QuotaPool.unit, QuotaDraw.quantity)
+        .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
+        .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
+        .where(QuotaDraw.account_id == account_id, QuotaBalance.period_start >= period.start,
+               QuotaBalance.period_start < period.end)
+    ):
+        unit = lookup(unit_name)
+        target = BASE_UNITS.get(unit.dimension, unit.name)
+        totals[target] = totals.get(target, ZERO) + quantity * unit.size
+
+
+def _load_charges(data: ChunkData, account_id: int) -> None:
+    """Pending charges due by the period's end (``ChunkData._load``)."""
+    for row in db.session.execute(
+        select(Charge.id, Charge.kind, Charge.description, Charge.quantity, Charge.unit, Charge.unit_price,
+               Charge.amount)
+        .where(Charge.account_id == account_id, Charge.status == "pending", Charge.charge_on < data.period.end)
+        .order_by(Charge.charge_on, Charge.id)
+    ):
+        data.charges[account_id].append(tuple(row))
