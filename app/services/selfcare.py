@@ -46,25 +46,23 @@ class Dashboard:
 
 def dashboard(account: Account, *, today: date | None = None) -> Dashboard:
     """The figures of the self-care home page for ``account`` (read-only)."""
-    from .billing.run import preview_invoice
-    from .payments.ledger import credit_balance, open_invoices
+    from .billing.preview import account_preview
+    from .payments.ledger import account_position
     from .usage.summary import current_subscription, usage_summary
 
     today = today or _today()
     board = Dashboard(summary=usage_summary(account, today=today),
                       subscription=current_subscription(account, today))
-    for invoice, due in open_invoices(account.id):
-        board.open_balance[invoice.currency] = board.open_balance.get(invoice.currency, ZERO) + due
-        board.open_invoices += 1
-    board.credit = {c: a for c, a in credit_balance(account.id).items() if a}
-    draft = preview_invoice(account.id, on=today)
+    # Balances, credit and open sessions in one round trip.
+    position = account_position(account.id, counting=select(func.count(RadiusSession.id)).where(
+        RadiusSession.account_id == account.id, RadiusSession.stopped_at.is_(None)))
+    board.open_balance, board.open_invoices = position.open_balance, position.open_invoices
+    board.credit, board.active_sessions = position.credit, position.counted or 0
+    draft = account_preview(account, on=today)
     if draft is not None:
         board.next_invoice_total = draft.total
         board.next_invoice_currency = draft.currency
         board.next_invoice_period = draft.period
-    board.active_sessions = db.session.scalar(
-        select(func.count(RadiusSession.id)).where(RadiusSession.account_id == account.id,
-                                                   RadiusSession.stopped_at.is_(None))) or 0
     return board
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import event, select
 
-from app.models import Account, Subscription
+from app.models import Account, Realm, Subscription
 from app.services.accounts import create_cost_centre
 from app.services.plans import save_plan, spec_from_mapping
 from app.services.quotas import create_pool, peek_balance, top_up_pool
@@ -22,6 +22,13 @@ PLAN = {"code": "home", "name": "Home", "currency": "USD",
         "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}],
         "bands": [{"unit": "MB", "max_usage": "0", "price": "0.01"}],
         "quotas": [{"unit": "MB", "amount": "100"}]}
+
+
+# The account's subscriptions with plans; usage per day; pool draws (usage lines); the pools
+# with their balances and the cost-centre path; balances, credit and open sessions; and the
+# next-invoice preview: pending charges, unbilled usage summed, pool draws of the month, tax
+# settings, tax rate, discounts. (The request adds the realm and the signed-in user: 13.)
+DASHBOARD_STATEMENTS = 11
 
 
 @pytest.fixture
@@ -50,6 +57,7 @@ def _statements(db, realm_id: int, account_id: int) -> int:
 
     db.session.expunge_all()
     with realm_context(realm_id):
+        realm = db.session.get(Realm, realm_id)  # a request holds its realm (g.realm) already
         account = db.session.scalar(select(Account).where(Account.id == account_id))
         connection = db.session.connection()
         event.listen(connection, "before_cursor_execute", count)
@@ -57,6 +65,7 @@ def _statements(db, realm_id: int, account_id: int) -> int:
             dashboard(account)
         finally:
             event.remove(connection, "before_cursor_execute", count)
+    assert realm.id == realm_id
     return len(seen)
 
 
@@ -67,6 +76,7 @@ def test_dashboard_statements_do_not_grow_with_pools(db, subscriber):
         create_pool(name="Own", scope="account", account_id=account_id, unit="MB", size=D(50), anchor=date(2020, 1, 1))
         db.session.commit()
     few = _statements(db, realm.id, account_id)
+    assert few == DASHBOARD_STATEMENTS
     with realm_context(realm.id):
         for n in range(4):
             create_pool(name=f"HQ {n}", scope="cost_centre", cost_centre_id=centres["root"], unit="MB",

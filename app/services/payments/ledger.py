@@ -6,9 +6,20 @@ beyond their allocations (less refunds) is the account's credit balance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Integer,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from app.extensions import db
 from app.models import Account, Invoice, Payment, PaymentAllocation
@@ -102,3 +113,59 @@ def amount_due(account_id: int) -> dict[str, Decimal]:
     for invoice, due in open_invoices(account_id):
         totals[invoice.currency] = totals.get(invoice.currency, ZERO) + due
     return totals
+
+
+@dataclass
+class Position:
+    """What an account owes and holds, as the self-care overview shows it."""
+
+    open_balance: dict[str, Decimal] = field(default_factory=dict)  # due on finalized invoices
+    open_invoices: int = 0
+    credit: dict[str, Decimal] = field(default_factory=dict)        # unapplied payments
+    counted: int | None = None
+
+
+def account_position(account_id: int, *, counting=None) -> Position:
+    """``open_invoices`` and ``credit_balance`` of the account in one statement (a UNION ALL
+    of its finalized invoices with what was allocated to each and its settled payments with
+    what they have allocated), the same figures in the same order. ``counting``, a select of
+    one integer (e.g. the account's open sessions), rides along in the same round trip and
+    comes back as ``counted``."""
+    paid = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.invoice_id == Invoice.id)
+            .scalar_subquery())
+    allocated = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.payment_id == Payment.id)
+                 .scalar_subquery())
+    money = Invoice.__table__.c.total.type
+    parts = [
+        select(literal("due").label("kind"), Invoice.currency.label("currency"), Invoice.total.label("amount"),
+               paid.label("less"), type_coerce(null(), money).label("allocated"),
+               Invoice.issue_date.label("issued"),
+               type_coerce(null(), Payment.__table__.c.received_at.type).label("received"),
+               Invoice.id.label("id"), cast(null(), Integer).label("counted"))
+        .where(Invoice.account_id == account_id, Invoice.status == "finalized", Invoice.kind == "invoice",
+               Invoice.total > 0),
+        select(literal("credit"), Payment.currency, Payment.amount, Payment.refunded_amount, allocated, null(),
+               Payment.received_at, Payment.id, null())
+        .where(Payment.account_id == account_id, Payment.status.in_(SETTLED)),
+    ]
+    if counting is not None:
+        parts.append(select(literal("count"), null(), null(), null(), null(), null(), null(), null(),
+                            counting.scalar_subquery()))
+    # Invoices oldest first, payments as received: the order open_invoices and
+    # unallocated_payments use, so the per-currency figures come out in the same order.
+    query = union_all(*parts).order_by(literal_column("kind"), literal_column("issued"),
+                                       literal_column("received"), literal_column("id"))
+    position = Position()
+    for kind, currency, amount, less, allocated_sum, _issued, _received, _id, counted in db.session.execute(query):
+        if kind == "due":
+            due = amount - (less or ZERO)
+            if due > 0:
+                position.open_balance[currency] = position.open_balance.get(currency, ZERO) + due
+                position.open_invoices += 1
+        elif kind == "credit":
+            left = amount - less - (allocated_sum or ZERO)
+            if left > 0:
+                position.credit[currency] = position.credit.get(currency, ZERO) + left
+        else:
+            position.counted = counted or 0
+    return position

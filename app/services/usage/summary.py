@@ -110,49 +110,48 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
 
 
 def _pools(account: Account, today: date) -> list[tuple[str, str, Decimal, Decimal]]:
-    """(name, unit, remaining, available) of every pool the account draws from, in two or
-    three statements whatever the number of pools and the depth of its cost centre (the
-    same figures as ``quotas.peek_balance`` per pool)."""
+    """(name, unit, remaining, available) of every pool the account draws from, in one
+    statement whatever the number of pools and the depth of its cost centre (the same
+    figures as ``quotas.peek_balance`` per pool): the pools of the account, of its cost
+    centre and every ancestor (a recursive CTE) and of the realm, each with its balances
+    up to today, newest first."""
     from app.rating.quotas import next_period_balance
 
-    centre_ids = _centre_path(account.cost_centre_id) if account.cost_centre_id else []
-    pools = db.session.scalars(select(QuotaPool).where(
-        (QuotaPool.account_id == account.id)
-        | (QuotaPool.cost_centre_id.in_(centre_ids))
-        | (QuotaPool.scope == "realm")
-    ).order_by(QuotaPool.id)).all()
-    if not pools:
-        return []
-    periods = {pool.id: period_containing(pool.anchor, pool.period, today) for pool in pools}
-    latest: dict[int, object] = {}
-    for row in db.session.execute(
-        select(QuotaBalance.pool_id, QuotaBalance.period_start, QuotaBalance.opening, QuotaBalance.topped_up,
+    reach = (QuotaPool.account_id == account.id) | (QuotaPool.scope == "realm")
+    if account.cost_centre_id:
+        reach = reach | QuotaPool.cost_centre_id.in_(select(_centre_path(account.cost_centre_id).c.id))
+    pools: dict[int, QuotaPool] = {}
+    balances: dict[int, list] = {}
+    for pool, period_start, opening, topped_up, used in db.session.execute(
+        select(QuotaPool, QuotaBalance.period_start, QuotaBalance.opening, QuotaBalance.topped_up,
                QuotaBalance.used)
-        .where(QuotaBalance.pool_id.in_(list(periods)),
-               QuotaBalance.period_start <= max(p.start for p in periods.values()))
-        .order_by(QuotaBalance.pool_id, QuotaBalance.period_start.desc())
+        .outerjoin(QuotaBalance, (QuotaBalance.pool_id == QuotaPool.id) & (QuotaBalance.period_start <= today))
+        .where(reach)
+        .order_by(QuotaPool.id, QuotaBalance.period_start.desc())
     ):
-        if row.pool_id not in latest and row.period_start <= periods[row.pool_id].start:
-            latest[row.pool_id] = row
+        pools[pool.id] = pool
+        if period_start is not None:
+            balances.setdefault(pool.id, []).append((period_start, opening, topped_up, used))
     result = []
-    for pool in pools:
-        row = latest.get(pool.id)
+    for pool in pools.values():
+        start = period_containing(pool.anchor, pool.period, today).start
+        # The balance of the current period, else the latest before it (carried over).
+        row = next((b for b in balances.get(pool.id, ()) if b[0] <= start), None)
         if row is None:
             remaining = available = pool.size
-        elif row.period_start == periods[pool.id].start:
-            available = row.opening + row.topped_up
-            remaining = available - row.used
+        elif row[0] == start:
+            available = row[1] + row[2]
+            remaining = available - row[3]
         else:
-            remaining = available = next_period_balance(
-                pool.size, row.opening + row.topped_up - row.used, pool.carry_over, pool.carry_cap)
+            remaining = available = next_period_balance(pool.size, row[1] + row[2] - row[3], pool.carry_over,
+                                                        pool.carry_cap)
         result.append((pool.name, pool.unit, remaining, available))
     return result
 
 
-def _centre_path(centre_id: int) -> list[int]:
-    """Ids of a cost centre and its ancestors in one recursive query (not a lazy load per
+def _centre_path(centre_id: int):
+    """The ids of a cost centre and its ancestors as a recursive CTE (not a lazy load per
     level); UNION, not UNION ALL, so even a cycle ends."""
     path = select(CostCentre.id, CostCentre.parent_id).where(CostCentre.id == centre_id).cte(
         "centre_path", recursive=True)
-    path = path.union(select(CostCentre.id, CostCentre.parent_id).join(path, CostCentre.id == path.c.parent_id))
-    return list(db.session.scalars(select(path.c.id)))
+    return path.union(select(CostCentre.id, CostCentre.parent_id).join(path, CostCentre.id == path.c.parent_id))

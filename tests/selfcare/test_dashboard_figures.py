@@ -1,0 +1,82 @@
+"""The overview's balance tiles in one statement (``ledger.account_position``) equal the
+ledger's own reads (``open_invoices``, ``credit_balance``): several currencies in their
+order, partly paid invoices, overpayments, refunds; and the open-session count rides along."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+from sqlalchemy import func, select
+
+from app.models import RadiusSession
+from app.services.payments.core import record_payment, refund_payment
+from app.services.payments.ledger import account_position, credit_balance, open_invoices
+from tenants import realm_context
+
+
+def _expected(account_id):
+    balance, count = {}, 0
+    for invoice, due in open_invoices(account_id):
+        balance[invoice.currency] = balance.get(invoice.currency, D(0)) + due
+        count += 1
+    return balance, count, {c: a for c, a in credit_balance(account_id).items() if a}
+
+
+def _check(db, account_id, sessions):
+    position = account_position(account_id, counting=select(func.count(RadiusSession.id)).where(
+        RadiusSession.account_id == account_id, RadiusSession.stopped_at.is_(None)))
+    balance, count, credit = _expected(account_id)
+    assert (position.open_balance, position.open_invoices, position.credit, position.counted) == (
+        balance, count, credit, sessions)
+    assert list(position.open_balance) == list(balance) and list(position.credit) == list(credit)
+    return position
+
+
+def test_position_equals_the_ledger(db, portal, make_invoice):
+    today = datetime.now(UTC).date()
+    with realm_context(portal.realm.id):
+        first = _check(db, portal.id, 1)
+        assert first.open_balance == {"USD": D("20.00")} and first.open_invoices == 1 and first.credit == {}
+        assert account_position(portal.id).counted is None
+    eur = make_invoice(portal.realm, portal.id, "12.34", issued=today - timedelta(days=90), currency="EUR")
+    make_invoice(portal.realm, portal.id, "7.00", issued=today - timedelta(days=5))
+    make_invoice(portal.realm, portal.id, "5.00", issued=today - timedelta(days=3), status="void")
+    with realm_context(portal.realm.id):
+        record_payment(portal.id, amount="8.00", currency="USD", invoice_id=portal.open_invoice,
+                       idempotency_key="t-part")
+        record_payment(portal.id, amount="20.00", currency="EUR", invoice_id=eur, idempotency_key="t-over")
+        extra = record_payment(portal.id, amount="3.50", currency="USD", idempotency_key="t-credit",
+                               received_at=datetime.now(UTC) - timedelta(days=1))
+        db.session.commit()
+        position = _check(db, portal.id, 1)
+        assert list(position.open_balance) == ["USD"] and position.open_invoices == 2
+        refund_payment(extra.id, amount="1.25")
+        db.session.commit()
+        _check(db, portal.id, 1)
+        db.session.add(RadiusSession(session_key="nas1:s9", account_id=portal.id, nas="nas", session_id="s9",
+                                     started_at=datetime.now(UTC), last_event_at=datetime.now(UTC)))
+        db.session.commit()
+        _check(db, portal.id, 2)
+        _check(db, portal.other_id, 1)
+
+
+def test_position_sql_is_scoped_to_the_realm_in_every_part(db, portal):
+    from sqlalchemy import event
+
+    seen = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with realm_context(portal.realm.id):
+        connection = db.session.connection()
+        event.listen(connection, "before_cursor_execute", keep)
+        try:
+            account_position(portal.id, counting=select(func.count(RadiusSession.id)).where(
+                RadiusSession.account_id == portal.id))
+        finally:
+            event.remove(connection, "before_cursor_execute", keep)
+    (sql,) = seen
+    for table in ("invoices", "payments", "payment_allocations", "radius_sessions"):
+        assert sql.count(f"{table}.realm_id = ") >= (2 if table == "payment_allocations" else 1), (table, sql)
