@@ -172,19 +172,22 @@ def ingest(
     # One writer for the whole call (one transaction): accounts locked once, rollup deltas
     # added up across batches and appended at the end.
     writer = UsageWriter()
-    batch: list[UsageEvent | Reject | tuple] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= BATCH_SIZE:
+    try:
+        batch: list[UsageEvent | Reject | tuple] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= BATCH_SIZE:
+                _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
             _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
             if progress:
                 progress(len(batch))
-            batch = []
-    if batch:
-        _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
-        if progress:
-            progress(len(batch))
-    writer.finish()
+        writer.finish()
+    finally:
+        writer.release()
     return counts
 
 
@@ -213,11 +216,14 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
             events.append(item)
     attributor.prefetch(events)
     # Stored rows come back only when quota pools (or the caller) need them; without, the
-    # CDR rows go to PostgreSQL as staging lines (writer.write_cdr_lines).
+    # CDR rows whose username resolved are staged (writer.write_cdr): COPY lines on
+    # PostgreSQL, SQLite-typed tuples on SQLite.
     with all_realms():
         needs_rows = keep_inserted or _pools_exist(attributor.allowed)
     lines: list[str | None] | None = [] if writer.postgres else None
-    staged: list[str] | None = [] if writer.postgres and not needs_rows else None
+    staged: list | None = None if needs_rows else []
+    postgres = writer.postgres
+    sqlite_micro = None if postgres else _sqlite_micro()
     staged_ids: list[str] = []
     staged_accounts: set[int] = set()
     with all_realms():
@@ -235,15 +241,25 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
                  quantity, unit, destination, _, notes, _) = event
                 owner_realm, account_id = resolved[username]
                 if staged is not None and not notes and duration < 1_000_000_000:
-                    text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
-                    if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
-                        staged.append(
-                            f"{owner_realm}\t{account_id}\t{rid}\t{username}\t{ip or _NULL}\t"
-                            f"{nas or _NULL}\t{start_text or start.isoformat()}\t{duration}\t"
-                            f"{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
-                            f"{unit or _NULL}\t{destination or _NULL}\n")
+                    if postgres:
+                        text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
+                        if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
+                            staged.append(
+                                f"{owner_realm}\t{account_id}\t{rid}\t{username}\t{ip or _NULL}\t"
+                                f"{nas or _NULL}\t{start_text or start.isoformat()}\t{duration}\t"
+                                f"{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
+                                f"{unit or _NULL}\t{destination or _NULL}\n")
+                            staged_ids.append(rid)
+                            staged_accounts.add(account_id)
+                            continue
+                    elif start_text:
+                        # UTCDateTime's SQLite text of a whole-second UTC time; the event time
+                        # is computed by SQLite from it (whole seconds: exact).
+                        staged.append((
+                            owner_realm, account_id, rid, username, ip, nas,
+                            f"{start_text[:10]} {start_text[11:19]}.000000", duration, bytes_in, bytes_out,
+                            None if quantity is None else sqlite_micro(quantity), unit, destination))
                         staged_ids.append(rid)
-                        staged_accounts.add(account_id)
                         continue
                 rows.append((owner_realm, account_id, import_id, "cdr", rid, "cdr", None, username,
                              ip, nas, start + timedelta(seconds=duration) if duration else start, start,
@@ -299,8 +315,8 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
         else:
             inserted, stored = [], writer.write(rows, lines=lines, optimistic=optimistic)
         if staged:
-            stored += writer.write_cdr_lines(staged_ids, staged, staged_accounts, import_id,
-                                             optimistic=optimistic)
+            stored += writer.write_cdr(staged_ids, staged, staged_accounts, import_id,
+                                       optimistic=optimistic)
         _insert_rejects(rejects)
     if inserted:
         draw_usage(inserted)
@@ -309,6 +325,11 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
     counts.rejected += len(rejects)
     if keep_inserted:
         counts.inserted_rows.extend(inserted)
+
+
+def _sqlite_micro():
+    """ExactDecimal's SQLite conversion of a quantity (integer micro-units)."""
+    return UsageRecord.__table__.c.quantity.type._cached_bind_processor(db.session.connection().dialect)
 
 
 def _pools_exist(realm_ids: set[int]) -> bool:

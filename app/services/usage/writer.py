@@ -31,10 +31,12 @@ Rows are tuples in COLUMNS order. PostgreSQL COPY lines are built by :func:`copy
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import UsageRecord
@@ -53,6 +55,8 @@ _DELTA_COLUMNS = ("realm_id", "account_id", "day", "unit", "records", "duration_
 _MICRO = Decimal("0.000001")
 #: Flush the rollup deltas early when one writer has gathered this many keys.
 MAX_DELTA_KEYS = 500_000
+#: SQLite's page cache during a bulk CDR load, in KiB.
+SQLITE_BULK_CACHE_KIB = 131072
 
 _STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS usage_staging (
@@ -78,7 +82,8 @@ class UsageWriter:
         # (realm id, account id, day, unit) -> [records, duration_s, bytes_in, bytes_out, quantity]
         self.deltas: dict[tuple[int, int, date, str], list] = {}
         self.locked: set[int] = set()
-        self._staging = False  # PostgreSQL: the CDR staging and delta stage tables exist
+        self._staging = False  # the CDR staging and delta stage tables exist
+        self._cache_size = None  # SQLite: the page cache size before a bulk load
 
     # ------------------------------------------------------------------ writing
     def write(self, rows: list[tuple], *, lines: list[str] | None = None, optimistic: bool = False,
@@ -99,10 +104,20 @@ class UsageWriter:
     def finish(self) -> None:
         """Append the gathered rollup deltas (call before the transaction commits)."""
         self.flush_deltas()
-        if self._staging:
+        if self._staging and self.postgres:
             with self._cursor() as cursor:
                 cursor.execute(_DELTA_STAGE_FLUSH)
                 cursor.execute("TRUNCATE usage_delta_stage")
+        elif self._staging:
+            self.connection.exec_driver_sql(_SQLITE_DELTA_STAGE_FLUSH)
+            self.connection.exec_driver_sql("DELETE FROM temp.usage_delta_stage")
+
+    def release(self) -> None:
+        """Give back what a bulk load took (SQLite's larger page cache); call in any case."""
+        if self._cache_size is not None:
+            size, self._cache_size = int(self._cache_size), None
+            with suppress(DBAPIError):  # a broken connection is not reused anyway
+                self.connection.exec_driver_sql(f"PRAGMA cache_size={size}")
 
     def _cursor(self):
         return self.connection.connection.driver_connection.cursor()
@@ -148,15 +163,22 @@ class UsageWriter:
             connection.exec_driver_sql(_SQLITE_INSERT, values)
         return rows
 
-    # ------------------------------------------------------------------ CDR rows (PostgreSQL)
-    def write_cdr_lines(self, rids: list[str], lines: list[str], accounts: set[int],
-                        import_id: int | None, *, optimistic: bool = False) -> int:
-        """PostgreSQL: CDR rows given as CDR_STAGING lines (see CDR_STAGING_COLUMNS, ``rids``
-        their record ids, same order, source ``cdr``): COPY into a temp staging table, one
-        INSERT … SELECT into usage_records (the event time computed there), the rollup
-        deltas added up from the staging table in SQL. Returns how many were new."""
-        if not lines:
+    # ------------------------------------------------------------------ staged CDR rows
+    def write_cdr(self, rids: list[str], staged: list, accounts: set[int], import_id: int | None,
+                  *, optimistic: bool = False) -> int:
+        """CDR rows (source ``cdr``) in CDR_STAGING_COLUMNS order, ``rids`` their record ids:
+        into a temp staging table, then one INSERT … SELECT into usage_records (the event
+        time, start + duration_s, computed there) and the rollup deltas added up from the
+        staging table in SQL. Returns how many were new.
+
+        PostgreSQL: ``staged`` are COPY text lines (nothing to escape); SQLite: tuples with
+        ``start`` as UTCDateTime's text of a whole-second time and ``quantity`` in micro-units.
+        """
+        if not staged:
             return 0
+        if not self.postgres:
+            return self._write_cdr_sqlite(rids, staged, import_id, optimistic)
+        lines = staged
         with self._cursor() as cursor:
             self._lock_ids(cursor, accounts)
             if not self._staging:
@@ -181,6 +203,42 @@ class UsageWriter:
             # A concurrent importer stored some of them meanwhile: the ones really stored.
             cursor.execute(_CDR_ON_CONFLICT, {"import_id": import_id})
             return cursor.fetchone()[0]
+
+    def _write_cdr_sqlite(self, rids: list[str], rows: list[tuple], import_id: int | None,
+                          optimistic: bool) -> int:
+        from sqlalchemy.exc import IntegrityError
+
+        connection = self.connection
+        if not self._staging:
+            # A bulk load's index pages (the account index is written in random order) stay
+            # in SQLite's page cache (2 MB by default) while this writer lives; see release().
+            self._cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+            connection.exec_driver_sql(_SQLITE_CDR_STAGING_DDL)
+            connection.exec_driver_sql(_SQLITE_DELTA_STAGE_DDL)
+            self._staging = True
+        connection.exec_driver_sql("DELETE FROM temp.usage_cdr_staging")
+        connection.exec_driver_sql(_SQLITE_CDR_STAGE, rows)
+        params = (import_id,)
+        if optimistic and _all_new_sqlite(connection, [(None, None, None, "cdr", rids[0]),
+                                                       (None, None, None, "cdr", rids[-1])]):
+            nested = connection.begin_nested()
+            try:
+                stored = connection.exec_driver_sql(_SQLITE_CDR_INSERT, params).rowcount
+            except IntegrityError:
+                nested.rollback()
+            else:
+                nested.commit()
+                connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
+                return stored
+        # The transaction holds the write lock: nobody stores these ids meanwhile.
+        connection.exec_driver_sql(
+            "DELETE FROM temp.usage_cdr_staging WHERE EXISTS (SELECT 1 FROM usage_records u "
+            "WHERE u.source = 'cdr' AND u.source_record_id = usage_cdr_staging.source_record_id)")
+        stored = connection.exec_driver_sql(_SQLITE_CDR_INSERT, params).rowcount
+        if stored:
+            connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
+        return stored
 
     def _lock_ids(self, cursor, accounts: set[int]) -> None:
         wanted = accounts - self.locked
@@ -428,6 +486,41 @@ def _insert_staged(cursor, import_id: int | None) -> bool:
 
 
 # ---------------------------------------------------------------------- SQLite
+_SQLITE_CDR_STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS usage_cdr_staging (
+    realm_id INTEGER, account_id INTEGER, source_record_id TEXT, username TEXT, ip TEXT, nas TEXT,
+    start TEXT, duration_s INTEGER, bytes_in INTEGER, bytes_out INTEGER, quantity INTEGER,
+    unit TEXT, destination TEXT
+)"""
+_SQLITE_DELTA_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS usage_delta_stage (
+    realm_id INTEGER, account_id INTEGER, day TEXT, unit TEXT, records INTEGER,
+    duration_s INTEGER, bytes_in INTEGER, bytes_out INTEGER, quantity INTEGER
+)"""
+_SQLITE_CDR_STAGE = (f"INSERT INTO temp.usage_cdr_staging ({', '.join(CDR_STAGING_COLUMNS)}) "  # noqa: S608
+                     f"VALUES ({', '.join('?' for _ in CDR_STAGING_COLUMNS)})")
+# start is 'YYYY-MM-DD HH:MM:SS.000000' (whole seconds): SQLite's datetime() adds whole
+# seconds exactly (its clock counts milliseconds) and prints the same text without fraction.
+_SQLITE_EVENT_TIME = ("CASE WHEN duration_s = 0 THEN start "
+                      "ELSE datetime(start, '+' || duration_s || ' seconds') || '.000000' END")
+_SQLITE_CDR_INSERT = f"""
+INSERT INTO usage_records (realm_id, account_id, import_id, source, source_record_id, status, username,
+                           ip, nas, event_time, start, duration_s, bytes_in, bytes_out, quantity, unit,
+                           destination)
+SELECT realm_id, account_id, ?, 'cdr', source_record_id, 'cdr', username, ip, nas, {_SQLITE_EVENT_TIME},
+       start, duration_s, bytes_in, bytes_out, quantity, unit, destination
+FROM temp.usage_cdr_staging"""  # noqa: S608 - constant SQL
+_SQLITE_CDR_DELTAS = f"""
+INSERT INTO temp.usage_delta_stage
+SELECT realm_id, account_id, substr({_SQLITE_EVENT_TIME}, 1, 10), coalesce(unit, ''), count(*),
+       sum(duration_s), sum(bytes_in), sum(bytes_out), sum(quantity)
+FROM temp.usage_cdr_staging GROUP BY 1, 2, 3, 4"""  # noqa: S608 - constant SQL
+_SQLITE_DELTA_STAGE_FLUSH = """
+INSERT INTO usage_rollup_deltas (realm_id, account_id, day, unit, records, duration_s, bytes_in,
+                                 bytes_out, quantity)
+SELECT realm_id, account_id, day, unit, sum(records), sum(duration_s), sum(bytes_in), sum(bytes_out),
+       sum(quantity)
+FROM temp.usage_delta_stage GROUP BY realm_id, account_id, day, unit"""
 _SQLITE_INSERT = (f"INSERT INTO usage_records ({_COLS}) "  # noqa: S608 - constant column names
                   f"VALUES ({', '.join('?' for _ in COLUMNS)})")
 
