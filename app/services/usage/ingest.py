@@ -56,12 +56,16 @@ def import_usage_file(
     kind: str,
     default_tz: tzinfo = UTC,
     progress: Callable[[int], None] | None = None,
+    bulk: bool = True,
 ) -> UsageImport:
     """Import a CDR (``kind="cdr"``), FreeRADIUS detail (``"detail"``) or meter-readings
     (``"meter"``) file.
 
     A file that cannot be read as a whole (bad header) raises MediationFileError before
     anything is written; bad or unattributable records become rejects with file and line.
+
+    ``bulk=False`` reads a CDR file record by record as UsageEvents through the general
+    path: the reference the bulk path (plain tuples, staged rows) is tested against.
     """
     from app.mediation.cdr_csv import parse_cdr
     from app.mediation.meter_csv import parse_readings
@@ -77,7 +81,7 @@ def import_usage_file(
     with path.open(encoding="utf-8-sig", newline="", errors="strict") as stream:
         if kind == "cdr":
             # Good rows as plain tuples of their values: no event object per record (see _process).
-            items = parse_cdr(stream, path.name, default_tz, fields=True)
+            items = parse_cdr(stream, path.name, default_tz, fields=bulk)
         elif kind == "meter":
             items = parse_readings(stream, path.name, default_tz)
         elif kind == "detail":

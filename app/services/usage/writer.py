@@ -144,6 +144,7 @@ class UsageWriter:
         from sqlalchemy.exc import IntegrityError
 
         connection = self.connection
+        self._check_ids_sqlite({row[1] for row in rows})
         values = _sqlite_values(connection, rows)
         if optimistic and _all_new_sqlite(connection, rows):
             nested = connection.begin_nested()
@@ -190,9 +191,7 @@ class UsageWriter:
                 _fill_staging(cursor, lines)
                 if _insert_staged(cursor, import_id):
                     return len(lines)
-            cursor.execute("SELECT source_record_id FROM usage_records WHERE source = 'cdr' "
-                           "AND source_record_id = ANY(string_to_array(%s, E'\\n'))", ("\n".join(rids),))
-            stored = {rid for (rid,) in cursor.fetchall()}
+            stored = _stored_cdr_ids(cursor, rids)
             if stored:
                 lines = [line for rid, line in zip(rids, lines, strict=True) if rid not in stored]
             if not lines:
@@ -209,6 +208,7 @@ class UsageWriter:
         from sqlalchemy.exc import IntegrityError
 
         connection = self.connection
+        self._check_ids_sqlite({row[1] for row in rows})
         if not self._staging:
             # A bulk load's index pages (the account index is written in random order) stay
             # in SQLite's page cache (2 MB by default) while this writer lives; see release().
@@ -239,6 +239,22 @@ class UsageWriter:
         if stored:
             connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
         return stored
+
+    def _check_ids_sqlite(self, accounts: set[int]) -> None:
+        """SQLite: the accounts exist (the transaction's write lock keeps them until commit)."""
+        wanted = accounts - self.locked
+        if not wanted:
+            return
+        ids = sorted(wanted)
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update(row[0] for row in self.connection.exec_driver_sql(
+                f"SELECT id FROM accounts WHERE id IN ({', '.join('?' for _ in chunk)})",  # noqa: S608
+                tuple(chunk)))
+        if len(found) != len(ids):
+            raise AccountGone(f"accounts {sorted(wanted - found)[:10]} no longer exist")
+        self.locked.update(found)
 
     def _lock_ids(self, cursor, accounts: set[int]) -> None:
         wanted = accounts - self.locked
@@ -461,6 +477,14 @@ INSERT INTO usage_rollup_deltas (realm_id, account_id, day, unit, records, durat
 SELECT realm_id, account_id, day, unit, sum(records), sum(duration_s), sum(bytes_in), sum(bytes_out),
        sum(quantity)
 FROM usage_delta_stage GROUP BY realm_id, account_id, day, unit"""
+
+
+def _stored_cdr_ids(cursor, rids: list[str]) -> set[str]:
+    """The record ids of source ``cdr`` already stored (one array through the unique index;
+    the ids of staged lines hold no newline)."""
+    cursor.execute("SELECT source_record_id FROM usage_records WHERE source = 'cdr' "
+                   "AND source_record_id = ANY(string_to_array(%s, E'\\n'))", ("\n".join(rids),))
+    return {rid for (rid,) in cursor.fetchall()}
 
 
 def _fill_staging(cursor, lines: list[str]) -> None:
