@@ -414,3 +414,156 @@ def _wait_ready(process, server: AppServer, host: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"gunicorn not ready after {timeout:.0f} s:\n{server.log_tail()}")
         time.sleep(0.1)
+
+
+# ------------------------------------------------------------------ at scale (bench.portal)
+def bulk_phase(name: str, timings: dict[str, float]):
+    """``with bulk_phase("what", timings):`` prints when it starts and how long it took."""
+    @contextlib.contextmanager
+    def phase() -> Iterator[None]:
+        print(f"  {name} …", flush=True)
+        began = time.perf_counter()
+        yield
+        timings[name] = time.perf_counter() - began
+        print(f"  {name}: {timings[name]:.1f} s", flush=True)
+
+    return phase()
+
+
+def seed_portal(app, url: str, *, accounts: int, service_accounts: int, usage: int, usage_rows: int,
+                days: int = 30, regions: int = 8, departments: int = 8,
+                today=None) -> tuple[SeededRealm, dict[str, float]]:
+    """One realm at scale: ``service_accounts`` subscribers through the services
+    (``seed_load``: plan, cost centres, subscriptions, ``usage`` records per account and month
+    through the API's ingest, last month billed, staff, API key), a cost-centre tree of
+    ``regions`` × ``departments`` more centres (services), then by COPY the remaining
+    accounts (spread over the tree; every 20th outside any centre) with a subscription
+    each, and usage rows of those accounts over the last ``days`` days (arrival order, so
+    accounts interleave as ingest stores them) until usage_records holds ``usage_rows``;
+    usage_records' secondary indexes are dropped for the COPY and built again after it, as
+    a bulk loader would. Finally ``rebuild`` computes the daily rollups the reports read.
+    Returns the realm and the seconds of each phase."""
+    import psycopg
+
+    from app.services.accounts import create_cost_centre
+    from app.services.uow import unit_of_work
+    from app.services.usage.rollups import rebuild
+    from tenants import realm_context
+
+    timings: dict[str, float] = {}
+    bulk_accounts = max(accounts - service_accounts, 0)
+    with bulk_phase(f"services: realm, plan, {service_accounts:,} subscribers with usage, billing run",
+                    timings):
+        realm = seed_load(app, realms=1, accounts=service_accounts, usage=usage, today=today)[0]
+        with app.app_context(), realm_context(realm.id), unit_of_work():
+            leaves = []
+            for r in range(regions):
+                region = create_cost_centre(code=f"r{r:02d}", name=f"Region {r:02d}", parent_code="hq")
+                leaves.append(region.id)
+                leaves += [create_cost_centre(code=f"r{r:02d}d{d:02d}", name=f"Department {r:02d}-{d:02d}",
+                                              parent_code=region.code).id for d in range(departments)]
+    with psycopg.connect(libpq_url(url)) as conn:
+        with bulk_phase(f"COPY {bulk_accounts:,} accounts and their subscriptions", timings):
+            bulk_ids = _copy_accounts(conn, realm, bulk_accounts, leaves)
+        rows = max(usage_rows - realm.usage_records, 0) if bulk_ids else 0
+        with bulk_phase(f"COPY {rows:,} usage rows (secondary indexes dropped)", timings):
+            indexes = _drop_usage_indexes(conn)
+            _copy_usage_rows(conn, realm, bulk_ids, rows, days, today)
+        with bulk_phase("build usage_records' indexes again, ANALYZE", timings):
+            _restore_usage_indexes(conn, indexes)
+    realm.usage_records += rows
+    with bulk_phase("rebuild the daily rollups (realmbill usage rollups rebuild)", timings):
+        with app.app_context(), unit_of_work():
+            result = rebuild(realm.id)
+    print(f"  rollups: {result.daily_rows:,} account-days, {result.centre_rows:,} cost-centre-days", flush=True)
+    return realm, timings
+
+
+def _copy_accounts(conn, realm: SeededRealm, count: int, centres: list[int]) -> list[int]:
+    if not count:
+        return []
+    now = datetime.now(UTC)
+    with conn.cursor() as cur:
+        cur.execute("SELECT plan_version_id FROM subscriptions WHERE realm_id = %s ORDER BY id LIMIT 1",
+                    (realm.id,))
+        version = cur.fetchone()[0]
+        with cur.copy("COPY accounts (realm_id, number, username, name, status, cost_centre_id, created_at) "
+                      "FROM STDIN") as copy:
+            for i in range(count):
+                centre = None if i % 20 == 19 else centres[i % len(centres)]
+                copy.write_row((realm.id, f"B{i:07d}", f"bulk{i}", f"Bulk {i}", "active", centre, now))
+        cur.execute("SELECT id FROM accounts WHERE realm_id = %s AND number LIKE 'B%%' ORDER BY id", (realm.id,))
+        ids = [row[0] for row in cur.fetchall()]
+        with cur.copy("COPY subscriptions (realm_id, account_id, plan_version_id, status, starts_on, anchor_day, "
+                      "kind, created_at) FROM STDIN") as copy:
+            for account_id in ids:
+                copy.write_row((realm.id, account_id, version, "active", "2026-01-01", 1, "recurring", now))
+    conn.commit()
+    return ids
+
+
+def _drop_usage_indexes(conn) -> list[str]:
+    """Drop usage_records' indexes and unique constraints except the primary key; return the
+    statements that build them again."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'usage_records'::regclass AND contype = 'u'")
+        constraints = cur.fetchall()
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'usage_records' "
+                    "AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                    "WHERE conrelid = 'usage_records'::regclass)")
+        indexes = cur.fetchall()
+        restore = [f'ALTER TABLE usage_records ADD CONSTRAINT "{name}" {definition}'
+                   for name, definition in constraints] + [definition for _, definition in indexes]
+        for name, _ in constraints:
+            cur.execute(f'ALTER TABLE usage_records DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
+    conn.commit()
+    return restore
+
+
+def _restore_usage_indexes(conn, statements: list[str]) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        for statement in statements:
+            cur.execute(statement)
+        conn.commit()
+        for table in ("usage_records", "accounts", "subscriptions"):
+            cur.execute(f"ANALYZE {table}")
+    conn.commit()
+
+
+def _copy_usage_rows(conn, realm: SeededRealm, account_ids: list[int], rows: int, days: int, today) -> None:
+    """``rows`` usage rows in arrival order over the last ``days`` days up to now: account
+    ``n·φ mod N`` for row n (accounts interleave), traffic and time varying per row."""
+    if not rows:
+        return
+    end = datetime.now(UTC).replace(microsecond=0)
+    if today is not None:
+        end = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    first = int(end.timestamp()) - days * 86400
+    span = days * 86400
+    count = len(account_ids)
+    names = [f"bulk{i}" for i in range(count)]
+    prefix = f"{realm.id}\t"
+    stamp_second, stamp = -1, ""
+    chunk: list[str] = []
+    with conn.cursor() as cur:
+        with cur.copy("COPY usage_records (realm_id, account_id, source, source_record_id, status, username, "
+                      "event_time, start, duration_s, bytes_in, bytes_out) FROM STDIN") as copy:
+            for n in range(rows):
+                second = first + n * span // rows
+                if second != stamp_second:
+                    stamp_second = second
+                    stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S+00")
+                a = n * 2654435761 % count
+                duration = 60 + n % 600
+                chunk.append(f"{prefix}{account_ids[a]}\tcdr\tbulk-{n:09d}\tcdr\t{names[a]}\t{stamp}\t{stamp}\t"
+                             f"{duration}\t{1000 * (n % 5000)}\t{100 * (n % 700)}\n")
+                if len(chunk) == 50_000:
+                    copy.write("".join(chunk))
+                    chunk.clear()
+            if chunk:
+                copy.write("".join(chunk))
+    conn.commit()

@@ -1,29 +1,37 @@
 """Self-care dashboard latency at a fixed request rate (open loop), on the real app under gunicorn.
 
-    .venv/bin/python -m bench.portal [--rate 100] [--seconds 30] [--accounts 200] [--subscribers 40]
-                                     [--usage 30] [--usage-rows 0] [--workers 2] [--threads 4]
+    .venv/bin/python -m bench.portal [--rate 100] [--seconds 30] [--accounts 100000]
+                                     [--service-accounts 300] [--subscribers 200] [--usage 30]
+                                     [--usage-rows 10000000] [--days 30] [--workers 2] [--threads 4]
 
-Seeds a throw-away PostgreSQL database through the services (``seed_load``: one realm,
-ACCOUNTS subscribers with a plan, USAGE records per account in last month and this month,
-last month billed), optionally USAGE_ROWS more usage rows of this month COPYed in (to
-size the table like a real realm), starts gunicorn (``gunicorn_app``), signs SUBSCRIBERS
-subscribers and one staff user in, then sends RATE requests/s for SECONDS on a fixed
-schedule — 80 % self-care dashboard, 10 % console home, 10 % the usage-by-cost-centre
-report — whether or not earlier answers came back (open loop: latency is measured from
-the planned send time, so a stalled server shows up as latency, not as a lower rate).
-Prints p50/p95/p99 per page, the achieved rate and the errors (non-200 answers and
-exceptions). Target (2 cores): dashboard p95 ≤ 50 ms at 100 requests/s.
+Seeds a throw-away PostgreSQL database at scale (``seed_portal``): one realm with
+SERVICE_ACCOUNTS subscribers through the services (plan, cost centres, subscriptions, USAGE
+records per account in last month and this month through the API's ingest, last month
+billed) and a cost-centre tree of 72 more centres, then by COPY the rest of ACCOUNTS
+accounts with a subscription each and their usage rows over the last DAYS days until
+usage_records holds USAGE_ROWS rows; then ``rebuild`` of the daily rollups the reports read.
+It prints the time of each phase and the seed time in total, and checks that the
+usage-by-cost-centre report answers on its page and that its total equals a SUM over
+usage_records. Then it starts gunicorn (``gunicorn_app``), signs SUBSCRIBERS subscribers and
+four staff sessions in, and sends RATE requests/s for SECONDS on a fixed schedule — 80 %
+self-care dashboard, 10 % console home, 10 % the usage-by-cost-centre report — whether or
+not earlier answers came back (open loop: latency is measured from the planned send time,
+so a stalled server shows up as latency, not as a lower rate). Prints p50/p95/p99 per
+page, the achieved rate and the errors (non-200 answers and exceptions).
+Target (2 cores): dashboard p95 ≤ 50 ms at 100 requests/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import queue
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from ._common import (
     STAFF_PASSWORD,
@@ -33,7 +41,7 @@ from ._common import (
     machine,
     make_app,
     pg_database,
-    seed_load,
+    seed_portal,
 )
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -41,26 +49,25 @@ MIX = [("dashboard", "/", 8), ("console home", "/console/", 1),
        ("usage by cost centre report", "/console/reports/usage_cost_centres", 1)]
 
 
-def copy_usage(url: str, realm, rows: int) -> None:
-    """``rows`` usage records of this month for the realm's accounts, by COPY (as ingest stores them)."""
+def check_report(url: str, server_url: str, realm, session) -> str:
+    """The report page answers with figures (read from the rollups), and its total equals a
+    SUM over usage_records (MB, as the page rounds)."""
     import psycopg
 
-    today = datetime.now(UTC)
-    first = today.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    span = max(int((today - first).total_seconds()), 3600)
-    columns = ("realm_id", "account_id", "source", "source_record_id", "status", "username", "event_time",
-               "start", "duration_s", "bytes_in", "bytes_out")
-    ids, names = realm.account_ids, realm.usernames
+    page = session.get(server_url + "/console/reports/usage_cost_centres.csv", timeout=120)
+    if page.status_code != 200:
+        raise RuntimeError(f"the report answered {page.status_code}")
+    rows = list(csv.DictReader(io.StringIO(page.text)))
     with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
-        with cur.copy(f"COPY usage_records ({', '.join(columns)}) FROM STDIN") as copy:
-            for n in range(rows):
-                a = n % len(ids)
-                moment = first + timedelta(seconds=(n * 7919) % span)
-                copy.write_row((realm.id, ids[a], "cdr", f"bulk-{n}", "cdr", names[a], moment, moment,
-                                60 + n % 600, 1000 * (n % 5000), 100 * (n % 700)))
-        conn.commit()
-        cur.execute("ANALYZE usage_records")
-        conn.commit()
+        began = time.perf_counter()
+        cur.execute("SELECT sum(bytes_in + bytes_out) FROM usage_records WHERE realm_id = %s", (realm.id,))
+        total = cur.fetchone()[0] or 0
+        scan = time.perf_counter() - began
+    shown = sum((Decimal(r["Usage (MB)"]) for r in rows), Decimal(0))
+    expected = Decimal(total) / Decimal(10) ** 6
+    same = abs(shown - expected) <= Decimal("0.001") * len(rows)  # each row is rounded to 0.001 MB
+    return (f"report: {len(rows)} top-level rows, {shown:,} MB; SUM over usage_records {expected:,.3f} MB "
+            f"({scan:.1f} s to scan): {'equal' if same else 'DIFFERENT'} within rounding")
 
 
 def sign_in(url: str, host: str, path: str, fields: dict):
@@ -152,10 +159,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--accounts", type=int, default=200, help="subscribers seeded through the services")
-    parser.add_argument("--subscribers", type=int, default=40, help="subscribers signed in and browsing")
-    parser.add_argument("--usage", type=int, default=30, help="usage records per account and month (services)")
-    parser.add_argument("--usage-rows", type=int, default=0, help="more usage rows this month, by COPY")
+    parser.add_argument("--accounts", type=int, default=100_000, help="accounts in the realm in total")
+    parser.add_argument("--service-accounts", type=int, default=300,
+                        help="of which seeded through the services (they can sign in)")
+    parser.add_argument("--subscribers", type=int, default=200, help="subscribers signed in and browsing")
+    parser.add_argument("--usage", type=int, default=30,
+                        help="usage records per service account and month (through the API's ingest)")
+    parser.add_argument("--usage-rows", type=int, default=10_000_000, help="usage rows in total (the rest by COPY)")
+    parser.add_argument("--days", type=int, default=30, help="days the COPYed usage rows spread over")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=64, help="client threads")
@@ -167,11 +178,10 @@ def main(argv=None) -> None:
             with gunicorn_app(url, workers=args.workers, threads=args.threads, wait=False,
                               encryption_keys=app.config["ENCRYPTION_KEYS"]) as server:
                 began = time.perf_counter()
-                realm = seed_load(app, realms=1, accounts=args.accounts, usage=args.usage)[0]
-                if args.usage_rows:
-                    copy_usage(url, realm, args.usage_rows)
-                print(f"seeded {args.accounts} accounts, {realm.usage_records + args.usage_rows:,} usage rows "
-                      f"in {time.perf_counter() - began:.1f} s", flush=True)
+                realm, _ = seed_portal(app, url, accounts=args.accounts, service_accounts=args.service_accounts,
+                                       usage=args.usage, usage_rows=args.usage_rows, days=args.days)
+                print(f"seeded {max(args.accounts, args.service_accounts):,} accounts, {realm.usage_records:,} "
+                      f"usage rows in {time.perf_counter() - began:.1f} s", flush=True)
                 server.wait_ready()
                 pools = {"subscriber": queue.Queue(), "staff": queue.Queue()}
                 with ThreadPoolExecutor(max_workers=8) as signing:
@@ -183,6 +193,7 @@ def main(argv=None) -> None:
                         lambda _: sign_in(server.url, realm.host, "/console/login",
                                           {"email": realm.staff_email, "password": STAFF_PASSWORD}), range(4)))
                 sessions = subscribers + staff
+                print(check_report(url, server.url, realm, staff[0]), flush=True)
                 for session in subscribers:
                     pools["subscriber"].put(session)
                 for session in staff:

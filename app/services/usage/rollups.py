@@ -181,6 +181,8 @@ def rebuild(realm_id: int | None = None, *, progress: Callable[[int, int], None]
     dialect = connection.dialect.name
     if dialect == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+        # Each chunk is one big statement: JIT would compile it anew every time (~0.5 s each).
+        connection.execute(text("SET LOCAL jit = off"))
     if realm_id is None:
         realm_ids = list(connection.execute(text("SELECT id FROM realms ORDER BY id")).scalars())
     else:
