@@ -152,7 +152,8 @@ def test_fold_uses_the_centre_at_fold_time_and_rebuild_the_current_one(db, realm
 
 
 def _records(db, realm_id, account_ids):
-    """Records through the ingest's bulk writer (two batches: the second replays one)."""
+    """Records through the ingest's bulk writer, which appends their rollup deltas (two
+    batches: the second replays five records, stored and counted once)."""
     from app.services.usage.writer import COLUMNS, insert_usage
 
     base = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
@@ -211,25 +212,12 @@ def test_rebuild_counts_usage_records_and_drops_their_pending_deltas(db, realm_a
         a: sum(v[2] + v[3] for k, v in expected.items() if k[1] == a) for a in {k[1] for k in expected}}
 
 
-def test_rebuild_equals_folding_the_deltas_of_the_same_records(db, realm_a, centred):
-    rows = _records(db, realm_a.id, [centred["ann"], centred["ben"], centred["cyd"]])
+def test_rebuild_equals_folding_the_deltas_the_writer_appended(db, realm_a, centred):
+    _records(db, realm_a.id, [centred["ann"], centred["ben"], centred["cyd"]])  # the writer appends deltas
     expected = _group_by_records(db, realm_a.id)
-    # The deltas ingest appends for these records: one per account, day and unit per batch.
-    deltas = []
-    for batch in (rows[:25], rows[25:]):
-        per_key: dict = defaultdict(lambda: [0, 0, 0, 0, D(0)])
-        for row in batch:
-            from app.services.usage.writer import COLUMNS
-
-            value = dict(zip(COLUMNS, row, strict=True))
-            target = per_key[(value["account_id"], value["event_time"].date(), value["unit"] or "")]
-            for index, amount in enumerate((1, value["duration_s"], value["bytes_in"], value["bytes_out"])):
-                target[index] += amount
-            target[4] += value["quantity"] or D(0)
-        deltas += [_delta(realm_a.id, account, day, unit, *sums[:4], quantity=sums[4] if unit else None)
-                   for (account, day, unit), sums in per_key.items()]
-    _add_deltas(db, deltas)
+    assert pending_deltas() > 0
     fold_deltas()
+    assert pending_deltas() == 0
     folded_daily, folded_centres = _daily(db), _centres(db)
     assert folded_daily == expected
     rebuild(realm_a.id)
