@@ -80,3 +80,19 @@ def test_position_sql_is_scoped_to_the_realm_in_every_part(db, portal):
     (sql,) = seen
     for table in ("invoices", "payments", "payment_allocations", "radius_sessions"):
         assert sql.count(f"{table}.realm_id = ") >= (2 if table == "payment_allocations" else 1), (table, sql)
+
+
+def test_chart_days_are_formatted_in_the_language_of_each_view(db, portal, signed_in):
+    """Day labels are formatted once per language and day for the process: an English view
+    and a German one right after it each get their own (bar titles and table rows alike)."""
+    from babel.dates import format_date
+
+    first = datetime.now(UTC).date().replace(day=1)
+    english = signed_in.get("/?lang=en").get_data(as_text=True)
+    german = signed_in.get("/?lang=de").get_data(as_text=True)
+    again = signed_in.get("/?lang=en").get_data(as_text=True)
+    for html, locale in ((english, "en"), (german, "de"), (again, "en")):
+        text = format_date(first, "medium", locale=locale)
+        chart = html[html.index('id="chart-mb"'):html.index('id="chart-h"')]
+        assert f"<title>{text}: " in chart and f"<tr><td>{text}</td>" in chart, (locale, text)
+    assert format_date(first, "medium", locale="de") not in english

@@ -44,9 +44,36 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
+def day_texts(days) -> list[str]:
+    """``format_date(day)`` of each day, formatted once per locale and day for the process
+    (the charts show each day four times: Babel's formatting was a fifth of a dashboard's
+    CPU at the end of a month). Dates carry no time zone, so locale and day are the whole key."""
+    from flask_babel import format_date, get_locale
+
+    cache = current_app.extensions.setdefault("realmbill_day_texts", {})
+    locale = str(get_locale())
+    texts = []
+    for day in days:
+        text = cache.get((locale, day))
+        if text is None:
+            if len(cache) >= DAY_TEXTS_LIMIT:
+                cache.clear()
+            text = cache[(locale, day)] = format_date(day)
+        texts.append(text)
+    return texts
+
+
+DAY_TEXTS_LIMIT = 20_000
+
+
 def daily_charts(summary) -> list[dict]:
-    """One bar chart per unit (traffic in MB, connected time in hours) of the period so far."""
+    """One bar chart per unit (traffic in MB, connected time in hours) of the period so far;
+    every bar carries its day and value as shown (formatted once, used by the bar's title
+    and the table row alike)."""
+    from ..template_helpers import dec
+
     charts = []
+    texts = day_texts([row[0] for row in summary.daily])
     for index, unit, label in ((1, "MB", _l("Traffic per day (MB)")), (2, "h", _l("Connected time per day (hours)"))):
         points = [(row[0], row[index]) for row in summary.daily]
         peak = max((value for _, value in points), default=Decimal(0))
@@ -54,7 +81,8 @@ def daily_charts(summary) -> list[dict]:
         for position, (day, value) in enumerate(points):
             height = (Decimal(value) / peak * 90).quantize(Decimal("0.1")) if peak else Decimal(0)
             bars.append({"day": day, "value": value, "x": position * 10 + 1, "height": height,
-                         "y": Decimal(95) - height, "label": day.day if position % 5 == 0 else None})
+                         "y": Decimal(95) - height, "label": day.day if position % 5 == 0 else None,
+                         "day_text": texts[position], "value_text": dec(value, 2)})
         # The whole period's width, so a few days in the bars stay narrow.
         days = max((summary.period.end - summary.period.start).days, len(points), 1)
         charts.append({"id": f"chart-{unit.lower()}", "unit": unit, "label": str(label), "bars": bars,
