@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import Account, Invoice, Payment, Plan, RadiusSession, Subscription
@@ -53,9 +54,7 @@ def dashboard(account: Account, *, today: date | None = None) -> Dashboard:
     today = today or _today()
     board = Dashboard(summary=usage_summary(account, today=today),
                       subscription=current_subscription(account, today))
-    # Balances, credit and open sessions in one round trip.
-    position = account_position(account.id, counting=select(func.count(RadiusSession.id)).where(
-        RadiusSession.account_id == account.id, RadiusSession.stopped_at.is_(None)))
+    position = account_position(account.id, counting=_open_sessions())  # one round trip
     board.open_balance, board.open_invoices = position.open_balance, position.open_invoices
     board.credit, board.active_sessions = position.credit, position.counted or 0
     draft = account_preview(account, on=today)
@@ -64,6 +63,13 @@ def dashboard(account: Account, *, today: date | None = None) -> Dashboard:
         board.next_invoice_currency = draft.currency
         board.next_invoice_period = draft.period
     return board
+
+
+@cache
+def _open_sessions():
+    """The account's sessions still open (built once; ``account_id`` is bound per view)."""
+    return select(func.count(RadiusSession.id)).where(RadiusSession.account_id == bindparam("account_id"),
+                                                      RadiusSession.stopped_at.is_(None))
 
 
 # ------------------------------------------------------------------ sessions

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import (
     Integer,
+    bindparam,
     cast,
     func,
     literal,
@@ -129,8 +131,29 @@ def account_position(account_id: int, *, counting=None) -> Position:
     """``open_invoices`` and ``credit_balance`` of the account in one statement (a UNION ALL
     of its finalized invoices with what was allocated to each and its settled payments with
     what they have allocated), the same figures in the same order. ``counting``, a select of
-    one integer (e.g. the account's open sessions), rides along in the same round trip and
-    comes back as ``counted``."""
+    one integer (e.g. the account's open sessions; it may use the bound parameter
+    ``account_id``), rides along in the same round trip and comes back as ``counted``."""
+    position = Position()
+    for kind, currency, amount, less, allocated_sum, _issued, _received, _id, counted in db.session.execute(
+            _position_query(counting), {"account_id": account_id}):
+        if kind == "due":
+            due = amount - (less or ZERO)
+            if due > 0:
+                position.open_balance[currency] = position.open_balance.get(currency, ZERO) + due
+                position.open_invoices += 1
+        elif kind == "credit":
+            left = amount - less - (allocated_sum or ZERO)
+            if left > 0:
+                position.credit[currency] = position.credit.get(currency, ZERO) + left
+        else:
+            position.counted = counted or 0
+    return position
+
+
+@lru_cache(maxsize=32)
+def _position_query(counting):
+    """Built once per ``counting`` statement (building it cost as much CPU as running it)."""
+    account_id = bindparam("account_id")
     paid = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.invoice_id == Invoice.id)
             .scalar_subquery())
     allocated = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.payment_id == Payment.id)
@@ -153,19 +176,5 @@ def account_position(account_id: int, *, counting=None) -> Position:
                             counting.scalar_subquery()))
     # Invoices oldest first, payments as received: the order open_invoices and
     # unallocated_payments use, so the per-currency figures come out in the same order.
-    query = union_all(*parts).order_by(literal_column("kind"), literal_column("issued"),
-                                       literal_column("received"), literal_column("id"))
-    position = Position()
-    for kind, currency, amount, less, allocated_sum, _issued, _received, _id, counted in db.session.execute(query):
-        if kind == "due":
-            due = amount - (less or ZERO)
-            if due > 0:
-                position.open_balance[currency] = position.open_balance.get(currency, ZERO) + due
-                position.open_invoices += 1
-        elif kind == "credit":
-            left = amount - less - (allocated_sum or ZERO)
-            if left > 0:
-                position.credit[currency] = position.credit.get(currency, ZERO) + left
-        else:
-            position.counted = counted or 0
-    return position
+    return union_all(*parts).order_by(literal_column("kind"), literal_column("issued"),
+                                      literal_column("received"), literal_column("id"))
