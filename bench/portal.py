@@ -28,6 +28,7 @@ import csv
 import io
 import queue
 import re
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -85,14 +86,15 @@ def sign_in(url: str, host: str, path: str, fields: dict):
 
 
 def open_loop(url: str, pools: dict[str, queue.Queue], *, rate: float, seconds: float,
-              concurrency: int = 64) -> tuple[dict[str, list[float]], dict[str, int], float, float, int]:
+              concurrency: int = 64) -> tuple[dict[str, list[float]], dict[str, int], float, float, int, list[str]]:
     """Send ``rate`` requests/s on a fixed schedule for ``seconds``; per page the latencies
     (s, from the planned send time), the errors, seconds sending, seconds until the last
-    answer, and the number sent."""
+    answer, the number sent, and what the first errors were."""
     schedule = [name for name, _, weight in MIX for _ in range(weight)]
     paths = {name: path for name, path, _ in MIX}
     latencies: dict[str, list[float]] = {name: [] for name, _, _ in MIX}
     errors: dict[str, int] = {name: 0 for name, _, _ in MIX}
+    samples: list[str] = []
     lock = threading.Lock()
 
     def one(name: str, planned: float) -> None:
@@ -100,9 +102,9 @@ def open_loop(url: str, pools: dict[str, queue.Queue], *, rate: float, seconds: 
         session = pools[kind].get()
         try:
             answer = session.get(url + paths[name], allow_redirects=False, timeout=30)
-            ok = answer.status_code == 200
-        except Exception:  # noqa: BLE001 - counted as an error, the run goes on
-            ok = False
+            ok, reason = answer.status_code == 200, f"{name}: HTTP {answer.status_code}"
+        except Exception as exc:  # noqa: BLE001 - counted as an error, the run goes on
+            ok, reason = False, f"{name}: {type(exc).__name__}"
         finally:
             pools[kind].put(session)
         done = time.perf_counter()
@@ -110,6 +112,8 @@ def open_loop(url: str, pools: dict[str, queue.Queue], *, rate: float, seconds: 
             latencies[name].append(done - planned)
             if not ok:
                 errors[name] += 1
+                if len(samples) < 5:
+                    samples.append(reason)
 
     total = int(rate * seconds)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -122,7 +126,7 @@ def open_loop(url: str, pools: dict[str, queue.Queue], *, rate: float, seconds: 
             pool.submit(one, schedule[n % len(schedule)], planned)
         sending = time.perf_counter() - began
     wall = time.perf_counter() - began
-    return latencies, errors, sending, wall, total
+    return latencies, errors, sending, wall, total, samples
 
 
 def cpu_seconds(gunicorn_pid: int, database: str) -> tuple[float, float]:
@@ -157,7 +161,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
+    parser.add_argument("--rate", default="100",
+                        help="requests per second; several (e.g. 20,50,100) run one after another on one seed")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--accounts", type=int, default=100_000, help="accounts in the realm in total")
     parser.add_argument("--service-accounts", type=int, default=300,
@@ -200,14 +205,15 @@ def main(argv=None) -> None:
                     pools["staff"].put(session)
                 for session in subscribers[:8] + staff:  # warm both workers' caches
                     session.get(server.url + "/", allow_redirects=False, timeout=60)
+                rates = [float(rate) for rate in args.rate.split(",")]
                 print(f"{len(subscribers)} subscribers and {len(staff)} staff signed in; "
-                      f"{args.rate:g} req/s for {args.seconds:g} s (gunicorn {args.workers}×{args.threads})",
+                      f"{args.rate} req/s for {args.seconds:g} s (gunicorn {args.workers}×{args.threads})",
                       flush=True)
                 database = url.rsplit("/", 1)[1]
-                cpu_before = cpu_seconds(server.pid, database)
-                latencies, errors, sending, wall, total = open_loop(server.url, pools, rate=args.rate,
-                                                           seconds=args.seconds, concurrency=args.concurrency)
-                cpu_after = cpu_seconds(server.pid, database)
+                for rate in rates:
+                    cpu_before = cpu_seconds(server.pid, database)
+                    run = open_loop(server.url, pools, rate=rate, seconds=args.seconds, concurrency=args.concurrency)
+                    report(rate, run, cpu_before, cpu_seconds(server.pid, database))
         finally:
             for session in sessions:
                 session.close()
@@ -215,8 +221,12 @@ def main(argv=None) -> None:
                 from app.extensions import db
 
                 db.engine.dispose()
+
+
+def report(rate: float, run, cpu_before, cpu_after) -> None:
+    latencies, errors, sending, wall, total, samples = run
     answered = sum(len(v) for v in latencies.values())
-    print(f"\nportal at {args.rate:g} req/s open loop ({machine()})")
+    print(f"\nportal at {rate:g} req/s open loop ({machine()})")
     print(f"  sent {total:,} in {sending:.1f} s = {total / sending:.1f} req/s offered; answered {answered:,} "
           f"by {wall:.1f} s = {answered / wall:.1f} req/s achieved; errors {sum(errors.values())}")
     app_cpu, pg_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
@@ -229,6 +239,9 @@ def main(argv=None) -> None:
         print(f"  {name.ljust(width)}  {len(values):>6,}  p50 {percentile(values, .5) * 1000:7.1f} ms  "
               f"p95 {percentile(values, .95) * 1000:7.1f} ms  p99 {percentile(values, .99) * 1000:7.1f} ms  "
               f"errors {errors[name]}")
+    if samples:
+        print(f"  first errors: {', '.join(samples)}")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
