@@ -95,7 +95,13 @@ def import_usage_file(
         batch = UsageImport(source=kind, name=path.name, sha256=digest, header=header)
         db.session.add(batch)
         db.session.flush()
-        counts = ingest(read_ahead(items), import_id=batch.id, progress=progress)
+        # The parser runs up to a whole batch ahead, so it parses the next batch while this
+        # one is written (the database work releases the GIL).
+        staging = None
+        if kind == "cdr" and bulk:
+            staging = _postgres_tails if db.session.connection().dialect.name == "postgresql" else _sqlite_tails
+        counts = ingest(read_ahead_chunks(items, depth=BATCH_SIZE // 2000 + 2, transform=staging),
+                        import_id=batch.id, progress=progress, chunked=True)
     batch.accepted, batch.duplicates, batch.rejected = counts.accepted, counts.duplicates, counts.rejected
     batch.status = "done"
     batch.finished_at = datetime.now(UTC)
@@ -103,8 +109,71 @@ def import_usage_file(
     return batch
 
 
-def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4) -> Iterator:
+def _postgres_tails(chunk: list) -> list:
+    """CDR tuples of a chunk with their staging line after realm and account appended
+    (writer.CDR_STAGING_COLUMNS, COPY text format), or None where the row is not for the
+    staged path (a note, a long duration, a value COPY would need escaped)."""
+    out = []
+    append = out.append
+    for item in chunk:
+        if type(item) is not tuple:
+            append(item)
+            continue
+        (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
+         quantity, unit, destination, _, notes, _) = item
+        tail = None
+        if username and not notes and duration < 1_000_000_000:
+            text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
+            if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
+                tail = (f"{rid}\t{username}\t{ip or _NULL}\t{nas or _NULL}\t{start_text or start.isoformat()}\t"
+                        f"{duration}\t{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
+                        f"{unit or _NULL}\t{destination or _NULL}\n")
+        append((*item, tail))
+    return out
+
+
+def _sqlite_tails(chunk: list) -> list:
+    """CDR tuples of a chunk with their staging values after realm and account appended:
+    UTCDateTime's SQLite text of a whole-second UTC start (SQLite computes the event time
+    from it exactly), the quantity in micro-units; None where the row is not for the
+    staged path."""
+    from sqlalchemy.dialects import sqlite
+
+    to_micro = UsageRecord.__table__.c.quantity.type._cached_bind_processor(sqlite.dialect())
+    out = []
+    append = out.append
+    for item in chunk:
+        if type(item) is not tuple:
+            append(item)
+            continue
+        (rid, username, ip, nas, _, _, start_text, duration, bytes_in, bytes_out,
+         quantity, unit, destination, _, notes, _) = item
+        tail = None
+        if username and start_text and duration < 1_000_000_000:
+            tail = (rid, username, ip, nas, f"{start_text[:10]} {start_text[11:19]}.000000", duration,
+                    bytes_in, bytes_out, None if quantity is None else to_micro(quantity), unit, destination)
+        append((*item, tail))
+    return out
+
+
+def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4,
+               transform: Callable[[list], list] | None = None) -> Iterator:
     """``items``, produced by a thread up to ``depth`` chunks ahead of the consumer.
+
+    ``transform``: applied to each chunk in the producing thread (work taken off the
+    consumer's thread). See read_ahead_chunks.
+    """
+    chunks = read_ahead_chunks(items, chunk, depth, transform)
+    try:
+        for got in chunks:
+            yield from got
+    finally:
+        chunks.close()
+
+
+def read_ahead_chunks(items: Iterable, chunk: int = 2000, depth: int = 4,
+                      transform: Callable[[list], list] | None = None) -> Iterator[list]:
+    """Like read_ahead, the items in lists of up to ``chunk``.
 
     A file parser is pure Python, and the ingest loop spends much of its time waiting for
     the database (with the GIL released): parsing the next records meanwhile keeps both
@@ -122,9 +191,11 @@ def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4) -> Iterator:
             for item in items:
                 buffer.append(item)
                 if len(buffer) >= chunk:
-                    if not _put(chunks, buffer, stop):
+                    if not _put(chunks, transform(buffer) if transform else buffer, stop):
                         return
                     buffer = []
+            if transform and buffer:
+                buffer = transform(buffer)
         except BaseException as exc:  # handed to the consumer, raised there
             outcome = exc
         if buffer and not _put(chunks, buffer, stop):
@@ -140,7 +211,7 @@ def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4) -> Iterator:
                 return
             if isinstance(got, BaseException):
                 raise got
-            yield from got
+            yield got
     finally:
         stop.set()
         thread.join()
@@ -163,11 +234,13 @@ def ingest(
     progress: Callable[[int], None] | None = None,
     keep_inserted: bool = False,
     attributor: Attributor | None = None,
+    chunked: bool = False,
 ) -> IngestCounts:
     """Store parsed records for the current realm (and the realms below it).
 
     ``attributor``: one kept by a caller that ingests many small batches (the RADIUS
     listener), so realms, domains and accounts are not looked up again for each batch.
+    ``chunked``: ``items`` yields lists of items (read_ahead_chunks).
     """
     realm_id = require_realm_id()
     if attributor is None or attributor.realm_id != realm_id:
@@ -179,7 +252,10 @@ def ingest(
     try:
         batch: list[UsageEvent | Reject | tuple] = []
         for item in items:
-            batch.append(item)
+            if chunked:
+                batch += item
+            else:
+                batch.append(item)
             if len(batch) >= BATCH_SIZE:
                 _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer)
                 if progress:
@@ -206,30 +282,40 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
     events: list[UsageEvent] = []
     names = {item[1] for item in batch if type(item) is tuple and item[1]}
     resolved = attributor.resolve_names(names) if names else {}
+    # Stored rows come back only when quota pools (or the caller) need them; without, the
+    # CDR rows whose username resolved are staged (writer.write_cdr): COPY lines on
+    # PostgreSQL, SQLite-typed tuples on SQLite, their rest made in the read-ahead thread.
+    with all_realms():
+        needs_rows = keep_inserted or _pools_exist(attributor.allowed)
+    postgres = writer.postgres
+    lines: list[str | None] | None = [] if postgres else None
+    staged: list | None = None if needs_rows else []
+    staged_ids: list[str] = []
+    staged_accounts: set[int] = set()
     work: list[UsageEvent | Reject | tuple] = []
     for item in batch:
         if type(item) is tuple:
-            if item[1] in resolved:
-                work.append(item)
+            owner = resolved.get(item[1])
+            if owner is not None:
+                tail = item[16] if staged is not None and len(item) > 16 else None
+                if tail is None:
+                    work.append(item)
+                elif postgres:
+                    staged.append(f"{owner[0]}\t{owner[1]}\t{tail}")
+                    staged_ids.append(item[0])
+                    staged_accounts.add(owner[1])
+                else:
+                    staged.append((*owner, *tail))
+                    staged_ids.append(item[0])
+                    staged_accounts.add(owner[1])
                 continue
-            item = event_of(item)
+            item = event_of(item[:16])
         work.append(item)
         if isinstance(item, Reject):
             rejects.append(_reject_row(item, realm_id, import_id))
         else:
             events.append(item)
     attributor.prefetch(events)
-    # Stored rows come back only when quota pools (or the caller) need them; without, the
-    # CDR rows whose username resolved are staged (writer.write_cdr): COPY lines on
-    # PostgreSQL, SQLite-typed tuples on SQLite.
-    with all_realms():
-        needs_rows = keep_inserted or _pools_exist(attributor.allowed)
-    lines: list[str | None] | None = [] if writer.postgres else None
-    staged: list | None = None if needs_rows else []
-    postgres = writer.postgres
-    sqlite_micro = None if postgres else _sqlite_micro()
-    staged_ids: list[str] = []
-    staged_accounts: set[int] = set()
     with all_realms():
         readings = [e for e in events if e.status == "reading"]
         meters = _Meters.load(readings, attributor.allowed) if readings else None
@@ -241,30 +327,9 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
             if type(event) is tuple:
                 # A CDR row whose username has an account (ids are unique within the file:
                 # the parser rejects a repeated one).
-                (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
-                 quantity, unit, destination, _, notes, _) = event
-                owner_realm, account_id = resolved[username]
-                if staged is not None and not notes and duration < 1_000_000_000:
-                    if postgres:
-                        text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
-                        if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
-                            staged.append(
-                                f"{owner_realm}\t{account_id}\t{rid}\t{username}\t{ip or _NULL}\t"
-                                f"{nas or _NULL}\t{start_text or start.isoformat()}\t{duration}\t"
-                                f"{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
-                                f"{unit or _NULL}\t{destination or _NULL}\n")
-                            staged_ids.append(rid)
-                            staged_accounts.add(account_id)
-                            continue
-                    elif start_text:
-                        # UTCDateTime's SQLite text of a whole-second UTC time; the event time
-                        # is computed by SQLite from it (whole seconds: exact).
-                        staged.append((
-                            owner_realm, account_id, rid, username, ip, nas,
-                            f"{start_text[:10]} {start_text[11:19]}.000000", duration, bytes_in, bytes_out,
-                            None if quantity is None else sqlite_micro(quantity), unit, destination))
-                        staged_ids.append(rid)
-                        continue
+                owner_realm, account_id = resolved[event[1]]
+                (rid, username, ip, nas, _, start, _, duration, bytes_in, bytes_out,
+                 quantity, unit, destination, _, notes, _) = event[:16]
                 rows.append((owner_realm, account_id, import_id, "cdr", rid, "cdr", None, username,
                              ip, nas, start + timedelta(seconds=duration) if duration else start, start,
                              duration, bytes_in, bytes_out, quantity, unit, destination,
@@ -329,11 +394,6 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
     counts.rejected += len(rejects)
     if keep_inserted:
         counts.inserted_rows.extend(inserted)
-
-
-def _sqlite_micro():
-    """ExactDecimal's SQLite conversion of a quantity (integer micro-units)."""
-    return UsageRecord.__table__.c.quantity.type._cached_bind_processor(db.session.connection().dialect)
 
 
 def _pools_exist(realm_ids: set[int]) -> bool:

@@ -31,6 +31,7 @@ Rows are tuples in COLUMNS order. PostgreSQL COPY lines are built by :func:`copy
 
 from __future__ import annotations
 
+import json
 from contextlib import suppress
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -217,11 +218,11 @@ class UsageWriter:
             connection.exec_driver_sql(_SQLITE_CDR_STAGING_DDL)
             connection.exec_driver_sql(_SQLITE_DELTA_STAGE_DDL)
             self._staging = True
-        connection.exec_driver_sql("DELETE FROM temp.usage_cdr_staging")
-        connection.exec_driver_sql(_SQLITE_CDR_STAGE, rows)
         params = (import_id,)
         if optimistic and _all_new_sqlite(connection, [(None, None, None, "cdr", rids[0]),
                                                        (None, None, None, "cdr", rids[-1])]):
+            connection.exec_driver_sql("DELETE FROM temp.usage_cdr_staging")
+            connection.exec_driver_sql(_SQLITE_CDR_STAGE, rows)
             nested = connection.begin_nested()
             try:
                 stored = connection.exec_driver_sql(_SQLITE_CDR_INSERT, params).rowcount
@@ -232,12 +233,15 @@ class UsageWriter:
                 connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
                 return stored
         # The transaction holds the write lock: nobody stores these ids meanwhile.
-        connection.exec_driver_sql(
-            "DELETE FROM temp.usage_cdr_staging WHERE EXISTS (SELECT 1 FROM usage_records u "
-            "WHERE u.source = 'cdr' AND u.source_record_id = usage_cdr_staging.source_record_id)")
+        stored_ids = set(_stored_ids_sqlite(connection, "cdr", rids))
+        if stored_ids:
+            rows = [row for row, rid in zip(rows, rids, strict=True) if rid not in stored_ids]
+        if not rows:
+            return 0
+        connection.exec_driver_sql("DELETE FROM temp.usage_cdr_staging")
+        connection.exec_driver_sql(_SQLITE_CDR_STAGE, rows)
         stored = connection.exec_driver_sql(_SQLITE_CDR_INSERT, params).rowcount
-        if stored:
-            connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
+        connection.exec_driver_sql(_SQLITE_CDR_DELTAS)
         return stored
 
     def _check_ids_sqlite(self, accounts: set[int]) -> None:
@@ -560,16 +564,17 @@ def _all_new_sqlite(connection, rows: list[tuple]) -> bool:
 
 
 def _stored_keys_sqlite(connection, rows: list[tuple]) -> set[tuple[str, str]]:
-    """The batch's keys already stored: a temp table of keys joined to the unique index."""
-    connection.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS usage_keys (source TEXT, source_record_id TEXT)")
-    connection.exec_driver_sql("DELETE FROM usage_keys")
-    connection.exec_driver_sql("INSERT INTO usage_keys VALUES (?, ?)", [(row[3], row[4]) for row in rows])
-    found = connection.exec_driver_sql(
-        "SELECT k.source, k.source_record_id FROM usage_keys k JOIN usage_records r "
-        "ON r.source = k.source AND r.source_record_id = k.source_record_id").all()
-    connection.exec_driver_sql("DELETE FROM usage_keys")
-    return {(source, rid) for source, rid in found}
+    """The batch's keys already stored (per source, one JSON array through the unique index)."""
+    by_source: dict[str, list[str]] = {}
+    for row in rows:
+        by_source.setdefault(row[3], []).append(row[4])
+    return {(source, rid) for source, ids in by_source.items() for rid in _stored_ids_sqlite(connection, source, ids)}
+
+
+def _stored_ids_sqlite(connection, source: str, ids: list[str]) -> list[str]:
+    return connection.exec_driver_sql(
+        "SELECT k.value FROM json_each(?) k WHERE EXISTS (SELECT 1 FROM usage_records r "
+        "WHERE r.source = ? AND r.source_record_id = k.value)", (json.dumps(ids), source)).scalars().all()
 
 
 def _sqlite_values(connection, rows: list[tuple]) -> list[tuple]:
