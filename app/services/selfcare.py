@@ -57,7 +57,9 @@ def dashboard(account: Account, *, today: date | None = None) -> Dashboard:
     position = account_position(account.id, counting=_open_sessions())  # one round trip
     board.open_balance, board.open_invoices = position.open_balance, position.open_invoices
     board.credit, board.active_sessions = position.credit, position.counted or 0
-    draft = account_preview(account, on=today)
+    summary = board.summary
+    draws = None if summary.draws is None else (summary.period.start, summary.period.end, summary.draws)
+    draft = account_preview(account, on=today, draws=draws)
     if draft is not None:
         board.next_invoice_total = draft.total
         board.next_invoice_currency = draft.currency

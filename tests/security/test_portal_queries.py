@@ -24,11 +24,11 @@ PLAN = {"code": "home", "name": "Home", "currency": "USD",
         "quotas": [{"unit": "MB", "amount": "100"}]}
 
 
-# The account's subscriptions with plans; usage per day; pool draws (usage lines); the pools
+# The account's subscriptions with plans; usage per day; pool draws of the period; the pools
 # with their balances and the cost-centre path; balances, credit and open sessions; and the
-# next-invoice preview: pending charges, unbilled usage summed, pool draws of the month, tax
-# settings, tax rate, discounts. (The request adds the realm and the signed-in user: 13.)
-DASHBOARD_STATEMENTS = 11
+# next-invoice preview: pending charges, unbilled usage summed, tax settings, tax rate,
+# discounts (it reuses the period's pool draws). The request adds the realm and the user: 12.
+DASHBOARD_STATEMENTS = 10
 
 
 @pytest.fixture

@@ -152,3 +152,34 @@ def test_preview_follows_the_billing_run(db, home):
         after = _same(db, account_id, date(2026, 10, 20))
         assert not any(line.kind == "late_usage" for line in after.lines)
         assert after.total < before.total
+
+
+@pytest.mark.parametrize("status", ["active", "paid"])
+def test_dashboard_next_invoice_and_pooled_usage_with_draws_of_this_month(db, home, status):
+    """The dashboard hands the summary's pool draws to the preview when both cover this month
+    (and only then: a "paid" subscription is billed but has no usage summary of its own)."""
+    from app.services.quotas import absorbed_by_pools
+    from app.services.selfcare import dashboard
+
+    realm, account_id, plans = home
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = now.date()
+    with realm_context(realm.id):
+        subscribe(account_id, plan_id=plans["home"], starts_on=date(2026, 1, 1), anchor_day=1, status=status)
+        create_pool(name="Family", scope="account", account_id=account_id, unit="MB", size=D(250),
+                    anchor=date(2026, 1, 1))
+        db.session.commit()
+        ingest([_event("d1", "pia", now.replace(day=1, hour=0, minute=0, second=0), octets=180_000_000,
+                       seconds=5_400),
+                _event("d2", "pia", now, octets=150_000_000)])
+        db.session.commit()
+        db.session.expunge_all()
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+        board = dashboard(account, today=today)
+        expected = preview_invoice(account_id, on=today)
+        assert (board.next_invoice_total, board.next_invoice_currency) == (expected.total, expected.currency)
+        assert any(line.kind == "quota" and "pools" in line.description for line in expected.lines)
+        period = board.summary.period
+        if status == "active":
+            assert board.summary.pooled == absorbed_by_pools(account_id, period.start, period.end) != {}
+        assert (board.summary.draws is None) == (status == "paid")

@@ -21,7 +21,7 @@ from functools import cache
 from sqlalchemy import bindparam, case, func, select
 
 from app.extensions import db
-from app.models import Account, Charge, QuotaBalance, QuotaDraw, QuotaPool, Realm, UsageRecord
+from app.models import Account, Charge, Realm, UsageRecord
 from app.rating.units import lookup
 from tenants import require_realm_id
 
@@ -45,9 +45,11 @@ from .terms import load_terms
 _BYTES, _SECONDS, _QUANTITY = 0, 1, 2
 
 
-def account_preview(account: Account, *, on: date | None = None) -> InvoiceDraft | None:
+def account_preview(account: Account, *, on: date | None = None, draws=None) -> InvoiceDraft | None:
     """What ``account``'s invoice for the month of ``on`` would be now (``preview_invoice``'s
-    draft without record ids); None when it would owe nothing."""
+    draft without record ids); None when it would owe nothing. ``draws`` may hand over the
+    account's pool draws already read for a period, ``(start, end, [(unit, quantity)])``
+    (``usage.summary.pool_draws``): used when that period is this month, else read again."""
     from ..usage.summary import _load_plans
 
     _load_plans(account)
@@ -74,7 +76,10 @@ def account_preview(account: Account, *, on: date | None = None) -> InvoiceDraft
         data.without_fees.add(account.id)
     if data.subscriptions:
         _load_usage(data, account.id)
-        _load_pools(data, account.id)
+        if draws is not None and (draws[0], draws[1]) == (period.start, period.end):
+            _add_draws(data, account.id, draws[2])
+        else:
+            _load_pools(data, account.id)
     data.terms = load_terms([account.id], period)
     draft = _draft_one(account.id, data)
     if draft is not None:
@@ -104,9 +109,14 @@ def _load_usage(data: ChunkData, account_id: int) -> None:
 
 def _load_pools(data: ChunkData, account_id: int) -> None:
     """What the pools absorbed of the account's usage in the period (``ChunkData._load``)."""
+    from ..usage.summary import pool_draws
+
+    _add_draws(data, account_id, pool_draws(account_id, data.period.start, data.period.end))
+
+
+def _add_draws(data: ChunkData, account_id: int, draws) -> None:
     totals = data.pools[account_id]
-    for unit_name, quantity in db.session.execute(_pools_query(), {
-            "account_id": account_id, "start": data.period.start, "end": data.period.end}):
+    for unit_name, quantity in draws:
         unit = lookup(unit_name)
         target = BASE_UNITS.get(unit.dimension, unit.name)
         totals[target] = totals.get(target, ZERO) + quantity * unit.size
@@ -132,15 +142,6 @@ def _usage_query():
             .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.invoice_id.is_(None),
                    UsageRecord.event_time < bindparam("end"))
             .group_by(late, UsageRecord.unit))
-
-
-@cache
-def _pools_query():
-    return (select(QuotaPool.unit, QuotaDraw.quantity)
-            .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
-            .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
-            .where(QuotaDraw.account_id == bindparam("account_id"),
-                   QuotaBalance.period_start >= bindparam("start"), QuotaBalance.period_start < bindparam("end")))
 
 
 @cache

@@ -19,15 +19,16 @@ from app.models import (
     CostCentre,
     PlanVersion,
     QuotaBalance,
+    QuotaDraw,
     QuotaPool,
     Subscription,
     UsageRecord,
 )
 from app.rating.proration import Period, period_containing
 from app.rating.quote import compile_plan, rate_usage
+from app.rating.units import lookup
 
 from ..plans import spec_of
-from ..quotas import absorbed_by_pools
 
 MB = Decimal(10) ** 6
 
@@ -43,6 +44,9 @@ class UsageSummary:
     lines: list = field(default_factory=list)
     pools: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)  # name, unit, left, size
     pooled: dict[str, Decimal] = field(default_factory=dict)  # absorbed by pools, per unit
+    # (unit, quantity) of the pool draws in the period's balances, for a caller that needs
+    # them again (the dashboard's next-invoice preview of the same period); None: not read.
+    draws: list[tuple[str, Decimal]] | None = None
 
 
 def current_subscription(account: Account, day: date) -> Subscription | None:
@@ -109,8 +113,8 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
         cursor += timedelta(days=1)
     if subscription is not None:
         # Pools drew their share as the usage arrived; the plan rates what they left.
-        pooled = absorbed_by_pools(account.id, period.start, period.end)
-        summary.pooled = pooled
+        summary.draws = pool_draws(account.id, period.start, period.end)
+        pooled = summary.pooled = _absorbed(summary.draws)
         compiled = compile_plan(spec_of(subscription.plan_version))
         summary.currency = compiled.currency
         summary.lines = rate_usage(compiled, {
@@ -119,6 +123,32 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
         })
     summary.pools = _pools(account, today)
     return summary
+
+
+def pool_draws(account_id: int, start: date, end: date) -> list[tuple[str, Decimal]]:
+    """(pool unit, quantity) of what the pools absorbed of the account's usage in balances
+    starting in ``[start, end)`` (the rows ``quotas.absorbed_by_pools`` adds up)."""
+    return [tuple(row) for row in db.session.execute(
+        _draws_query(), {"account_id": account_id, "start": start, "end": end})]
+
+
+def _absorbed(draws: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """``quotas.absorbed_by_pools`` of these draws: per dimension in the base rating unit."""
+    totals: dict[str, Decimal] = {}
+    for unit_name, quantity in draws:
+        unit = lookup(unit_name)
+        target = {"data": "MB", "time": "hour"}.get(unit.dimension, unit.name)
+        totals[target] = totals.get(target, Decimal(0)) + quantity * unit.size / lookup(target).size
+    return totals
+
+
+@cache
+def _draws_query():
+    return (select(QuotaPool.unit, QuotaDraw.quantity)
+            .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
+            .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
+            .where(QuotaDraw.account_id == bindparam("account_id"),
+                   QuotaBalance.period_start >= bindparam("start"), QuotaBalance.period_start < bindparam("end")))
 
 
 def _pools(account: Account, today: date) -> list[tuple[str, str, Decimal, Decimal]]:
