@@ -71,6 +71,26 @@ def check_report(url: str, server_url: str, realm, session) -> str:
             f"({scan:.1f} s to scan): {'equal' if same else 'DIFFERENT'} within rounding")
 
 
+def time_reports(url: str, server_url: str, realm, session) -> str:
+    """One request each (after the check above, so warm) of the other usage reports."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM cost_centres WHERE realm_id = %s AND code = 'hq'", (realm.id,))
+        head_office = cur.fetchone()[0]
+    timings = []
+    for name, path in (("top users", "/console/reports/top_users"),
+                       ("usage by account CSV", "/console/reports/usage_accounts.csv"),
+                       ("cost centre drill-down", f"/console/reports/usage_cost_centres?node={head_office}")):
+        began = time.perf_counter()
+        answer = session.get(server_url + path, timeout=300)
+        seconds = time.perf_counter() - began
+        lines = answer.text.count("\n") - 1 if path.endswith(".csv") else None
+        timings.append(f"{name} {seconds * 1000:,.0f} ms" + (f" ({lines:,} rows)" if lines is not None else "")
+                       + ("" if answer.status_code == 200 else f" HTTP {answer.status_code}"))
+    return "other reports, one request each: " + ", ".join(timings)
+
+
 def sign_in(url: str, host: str, path: str, fields: dict):
     import requests
 
@@ -199,6 +219,7 @@ def main(argv=None) -> None:
                                           {"email": realm.staff_email, "password": STAFF_PASSWORD}), range(4)))
                 sessions = subscribers + staff
                 print(check_report(url, server.url, realm, staff[0]), flush=True)
+                print(time_reports(url, server.url, realm, staff[0]), flush=True)
                 for session in subscribers:
                     pools["subscriber"].put(session)
                 for session in staff:
