@@ -122,10 +122,11 @@ def _postgres_tails(chunk: list) -> list:
         (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
          quantity, unit, destination, _, notes, _) = item
         tail = None
-        if username and not notes and duration < 1_000_000_000:
-            text = f"{rid}{username}{nas or ''}{destination or ''}{unit or ''}"
+        if not notes and duration < 1_000_000_000:
+            text = f"{rid}{username or ''}{nas or ''}{destination or ''}{unit or ''}"
             if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
-                tail = (f"{rid}\t{username}\t{ip or _NULL}\t{nas or _NULL}\t{start_text or start.isoformat()}\t"
+                tail = (f"{rid}\t{username or _NULL}\t{ip or _NULL}\t{nas or _NULL}\t"
+                        f"{start_text or start.isoformat()}\t"
                         f"{duration}\t{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
                         f"{unit or _NULL}\t{destination or _NULL}\n")
         append((*item, tail))
@@ -149,7 +150,7 @@ def _sqlite_tails(chunk: list) -> list:
         (rid, username, ip, nas, _, _, start_text, duration, bytes_in, bytes_out,
          quantity, unit, destination, _, notes, _) = item
         tail = None
-        if username and start_text and duration < 1_000_000_000:
+        if start_text and duration < 1_000_000_000:
             tail = (rid, username, ip, nas, f"{start_text[:10]} {start_text[11:19]}.000000", duration,
                     bytes_in, bytes_out, None if quantity is None else to_micro(quantity), unit, destination)
         append((*item, tail))
@@ -274,9 +275,11 @@ def ingest(
 def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writer) -> None:
     """One batch: UsageEvents, Rejects, and CDR rows as plain tuples (parse_cdr ``fields=True``).
 
-    A CDR tuple whose username resolves to an account becomes its row (and, on PostgreSQL,
-    its COPY line) right here; any other (IP-only, unknown name) becomes the UsageEvent the
-    parser would have given and takes the general path, so rejects read the same.
+    A CDR tuple whose username resolves to an account is staged right here (its staging
+    values were made by the read-ahead thread); an IP-only one is staged once the RADIUS
+    sessions of the batch are loaded; any other (unknown name, a note, a value to escape, or
+    quota pools that need the stored rows back) becomes the UsageEvent the parser would
+    have given and takes the general path. Rejects read the same either way.
     """
     rejects: list[dict] = []
     events: list[UsageEvent] = []
@@ -293,6 +296,7 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
     staged_ids: list[str] = []
     staged_accounts: set[int] = set()
     work: list[UsageEvent | Reject | tuple] = []
+    by_ip: list[tuple[UsageEvent, object]] = []
     for item in batch:
         if type(item) is tuple:
             owner = resolved.get(item[1])
@@ -309,7 +313,12 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
                     staged_ids.append(item[0])
                     staged_accounts.add(owner[1])
                 continue
-            item = event_of(item[:16])
+            event = event_of(item[:16])
+            if item[1] is None and staged is not None and len(item) > 16 and item[16] is not None:
+                by_ip.append((event, item[16]))  # attributed after the prefetch, below
+                events.append(event)
+                continue
+            item = event
         work.append(item)
         if isinstance(item, Reject):
             rejects.append(_reject_row(item, realm_id, import_id))
@@ -321,6 +330,16 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
         meters = _Meters.load(readings, attributor.allowed) if readings else None
         sessions = _Sessions.load({e.session_key for e in events
                                    if e.session_key and e.status in SESSION_STATUSES})
+        for event, tail in by_ip:
+            # An IP-only CDR row: whoever held the address then, staged like the rest.
+            try:
+                owner_realm, account_id = attributor.account_for(event)
+            except Unattributable as exc:
+                rejects.append(_unattributable(event, exc, realm_id, import_id))
+                continue
+            staged.append(f"{owner_realm}\t{account_id}\t{tail}" if postgres else (owner_realm, account_id, *tail))
+            staged_ids.append(event.source_record_id)
+            staged_accounts.add(account_id)
         rows: list[tuple] = []
         seen_ids: set[tuple[str, str]] = set()
         for event in work:
@@ -357,11 +376,7 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
             try:
                 owner_realm, account_id = attributor.account_for(event)
             except Unattributable as exc:
-                row = _reject_row(Reject(
-                    event.file, event.line, exc.field, exc.reason, _describe(event), exc.code,
-                ), realm_id, import_id)
-                row["payload"] = event_to_json(event)
-                rejects.append(row)
+                rejects.append(_unattributable(event, exc, realm_id, import_id))
                 continue
             if event.session_key and event.status in SESSION_STATUSES:
                 event = sessions.advance(event, owner_realm, account_id)
@@ -394,6 +409,13 @@ def _process(batch, attributor, realm_id, import_id, counts, keep_inserted, writ
     counts.rejected += len(rejects)
     if keep_inserted:
         counts.inserted_rows.extend(inserted)
+
+
+def _unattributable(event: UsageEvent, exc: Unattributable, realm_id: int, import_id: int | None) -> dict:
+    row = _reject_row(Reject(event.file, event.line, exc.field, exc.reason, _describe(event), exc.code),
+                      realm_id, import_id)
+    row["payload"] = event_to_json(event)
+    return row
 
 
 def _pools_exist(realm_ids: set[int]) -> bool:
