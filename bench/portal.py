@@ -124,7 +124,7 @@ def open_loop(url: str, pools: dict[str, queue.Queue], *, rate: float, seconds: 
             answer = session.get(url + paths[name], allow_redirects=False, timeout=30)
             ok, reason = answer.status_code == 200, f"{name}: HTTP {answer.status_code}"
         except Exception as exc:  # noqa: BLE001 - counted as an error, the run goes on
-            ok, reason = False, f"{name}: {type(exc).__name__}"
+            ok, reason = False, f"{name}: {type(exc).__name__} ({str(exc)[-80:]})"
         finally:
             pools[kind].put(session)
         done = time.perf_counter()
