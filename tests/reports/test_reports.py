@@ -216,6 +216,26 @@ def test_cost_centre_tree_sums_its_children(db, realm_a, reporting_realm, create
     assert top["no cost centre"]["usage"] == Decimal("0.500")
 
 
+def test_top_users_rank_like_the_full_list_with_ties_after_rounding(db, realm_a, reporting_realm,
+                                                                     create_account, tmp_path):
+    """Top users are cut in SQL; the list equals the usage-by-account rows ranked by rounded
+    usage, then account number, for every limit (accounts 400 bytes apart tie at 0.001 MB)."""
+    from app.services.reports import Filters, run_report
+
+    lines = ["record_id,username,start,duration_s,bytes_in,bytes_out"]
+    for n, size in enumerate((1_000_000, 1_000_400, 999_700, 1_000_600, 2_000_000, 10_000_000)):
+        create_account(realm_a, f"tie{n}")
+        lines.append(f"t{n},tie{n},2026-03-05T10:00:00Z,{60 * (n % 3)},{size},0")
+    with realm_context(realm_a.id):
+        import_usage_file(_write(tmp_path, "\n".join(lines) + "\n", "ties.csv"), kind="cdr")
+        db.session.commit()
+        for unit in ("MB", "minute"):
+            every = run_report("usage_accounts", Filters(unit=unit)).rows
+            ranked = sorted(every, key=lambda r: (-r["usage"], r["account"]))
+            for limit in range(1, len(every) + 2):
+                assert run_report("top_users", Filters(unit=unit, limit=limit)).rows == ranked[:limit], (unit, limit)
+
+
 def test_usage_reports_read_the_rollups_not_the_records(db, realm_a, reporting_realm, realm_client):
     from app.services.usage.rollups import fold_deltas
 

@@ -13,6 +13,7 @@ subscription at the invoice's period start (accounts without one show as "no pla
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -29,8 +30,8 @@ from app.models import (
     Realm,
     Subscription,
 )
+from app.services.usage.rollups import top_accounts, usage_by_centre
 from app.services.usage.rollups import usage_by_account as rollup_by_account
-from app.services.usage.rollups import usage_by_centre
 from tenants import all_realms
 
 from . import Column, Filters, ReportResult, _l, report
@@ -239,14 +240,15 @@ def _path(centres: dict, node_id) -> list:
 
 
 def _account_usage_rows(filters: Filters, *, top: int | None):
-    usage = {a: _in_unit(raw, filters) for a, raw in _usage_by_account(filters).items()}
     query = select(Account.id, Account.number, Account.username, Account.name)
-    if top:  # only the accounts that can make the list (ties at its end included)
-        ranked = sorted(usage.values(), reverse=True)
-        if len(ranked) > top:
-            floor = ranked[top - 1]
-            usage = {a: v for a, v in usage.items() if v >= floor}
+    if top:  # only the accounts that can make the list, ranked in SQL (ties after rounding included)
+        kind, divisor = UNIT_DIVISORS[filters.unit]
+        found = top_accounts(since=filters.since, until=filters.until, seconds=kind == "seconds", limit=top,
+                             slack=math.ceil(divisor / 1000))
+        usage = {a: _in_unit(_raw(totals, filters), filters) for a, totals in found.items()}
         query = query.where(Account.id.in_(list(usage)))
+    else:
+        usage = {a: _in_unit(raw, filters) for a, raw in _usage_by_account(filters).items()}
     rows = [{"account": number, "username": username, "name": name, "usage": usage[a]}
             for a, number, username, name in db.session.execute(query) if a in usage]
     if top:

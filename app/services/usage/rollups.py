@@ -242,9 +242,30 @@ def usage_by_centre(*, since: date | None = None, until: date | None = None) -> 
                  func.coalesce(accounts.c.cost_centre_id, NO_CENTRE), pending, since, until, deltas=deltas)
 
 
+def top_accounts(*, since: date | None = None, until: date | None = None, seconds: bool = False,
+                 limit: int, slack: int = 0) -> dict[int, UsageTotals]:
+    """The current realm's accounts whose traffic (or connected time) is among the ``limit``
+    largest over the days, plus every account within ``slack`` (bytes or seconds) of the
+    smallest of those — for callers that round before ranking. Added up and cut in SQL."""
+    daily, deltas = UsageDaily.__table__, UsageRollupDelta.__table__
+    sums = _sums(daily.c.account_id, daily, deltas.c.account_id, deltas, since, until, deltas).cte("sums")
+    measure = sums.c.duration_s if seconds else sums.c.bytes_in + sums.c.bytes_out
+    cut = select(measure).order_by(measure.desc()).offset(max(limit, 1) - 1).limit(1).scalar_subquery()
+    query = select(sums).where(measure >= func.coalesce(cut, 0) - slack)
+    return {k: UsageTotals(int(n or 0), int(s or 0), int(i or 0), int(o or 0))
+            for k, n, s, i, o in db.session.connection().execute(query)}
+
+
 def _read(key, table, pending_key, pending, since, until, deltas=None) -> dict[int, UsageTotals]:
+    query = _sums(key, table, pending_key, pending, since, until, pending if deltas is None else deltas)
+    return {k: UsageTotals(int(n or 0), int(s or 0), int(i or 0), int(o or 0))
+            for k, n, s, i, o in db.session.connection().execute(query)}
+
+
+def _sums(key, table, pending_key, pending, since, until, deltas):
+    """Per key: the rollup rows plus the pending deltas over the days, in one statement (one
+    snapshot, so a fold committing meanwhile is seen either wholly or not at all)."""
     realm_id = require_realm_id()
-    deltas = pending if deltas is None else deltas
 
     def part(key_column, source, columns):
         conditions = [columns.c.realm_id == realm_id]
@@ -256,10 +277,9 @@ def _read(key, table, pending_key, pending, since, until, deltas=None) -> dict[i
                 .select_from(source).where(*conditions))
 
     both = union_all(part(key, table, table), part(pending_key, pending, deltas)).subquery()
-    query = select(both.c.key, *(func.sum(both.c[c]) for c in _SUMS[:-1])).group_by(both.c.key)
-    return {k: UsageTotals(int(n or 0), int(s or 0), int(i or 0), int(o or 0))
-            for k, n, s, i, o in db.session.connection().execute(query)}
+    return (select(both.c.key, *(func.sum(both.c[c]).label(c) for c in _SUMS[:-1]))
+            .group_by(both.c.key))
 
 
 __all__ = ["FOLD_BATCH", "NO_CENTRE", "RebuildResult", "UsageTotals", "fold_deltas", "pending_deltas",
-           "rebuild", "usage_by_account", "usage_by_centre"]
+           "rebuild", "top_accounts", "usage_by_account", "usage_by_centre"]
