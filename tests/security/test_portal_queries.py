@@ -24,11 +24,11 @@ PLAN = {"code": "home", "name": "Home", "currency": "USD",
         "quotas": [{"unit": "MB", "amount": "100"}]}
 
 
-# The account's subscriptions with plans; usage per day; pool draws of the period; the pools
-# with their balances and the cost-centre path; balances, credit and open sessions; and the
-# next-invoice preview: pending charges, unbilled usage summed, tax settings, tax rate,
-# discounts (it reuses the period's pool draws). The request adds the realm and the user: 12.
-DASHBOARD_STATEMENTS = 10
+# The account's subscriptions with plans; usage per day with the period's pool draws; the
+# pools with their balances and the cost-centre path; balances, credit and open sessions; and
+# the next-invoice preview: unbilled usage summed with pending charges, tax settings, tax
+# rate, discounts (it reuses the period's pool draws). The request adds realm and user: 10.
+DASHBOARD_STATEMENTS = 8
 
 
 @pytest.fixture
@@ -153,3 +153,29 @@ def test_a_lazy_load_in_another_realm_is_filtered_by_that_realm(db, subscriber, 
         statements = _sql_of(db, lambda: account.subscriptions)
         assert account.subscriptions == []
     assert statements[0].count("realm_id = ") == 2, statements[0]
+
+
+def test_every_table_in_every_dashboard_statement_is_filtered_by_the_realm(db, subscriber):
+    """Also inside the UNION ALLs, the scalar subqueries and the recursive CTE the dashboard
+    now builds once: every realm-owned table it reads carries the realm filter."""
+    import re
+
+    from app.extensions import db as _db
+    from tenants import RealmScoped
+
+    scoped = {mapper.local_table.name for mapper in _db.Model.registry.mappers
+              if issubclass(mapper.class_, RealmScoped)}
+    realm, account_id, _ = subscriber
+    realm_id = realm.id
+    db.session.expunge_all()
+    with realm_context(realm_id):
+        held = db.session.get(Realm, realm_id)
+        account = db.session.scalar(select(Account).where(Account.id == account_id))
+        statements = _sql_of(db, lambda: dashboard(account))
+    assert held.id == realm_id and len(statements) == DASHBOARD_STATEMENTS
+    for sql in statements:
+        for table, alias in set(re.findall(r"(?:FROM|JOIN) (\w+)(?: AS (\w+))?", sql)):
+            if table in scoped:
+                name = alias or table
+                reads = len(re.findall(rf"(?:FROM|JOIN) {table}(?: AS {alias})?\b", sql))
+                assert sql.count(f"{name}.realm_id = ") >= reads, (name, sql)

@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from functools import cache
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import bindparam, case, cast, func, literal, literal_column, null, select, union_all
 
 from app.extensions import db
 from app.models import Account, Charge, Realm, UsageRecord
@@ -69,13 +69,12 @@ def account_preview(account: Account, *, on: date | None = None, draws=None) -> 
                 subscription.fees_from, subscription.previous_id))
             if subscription.plan_version_id not in data.versions:
                 data.versions[subscription.plan_version_id] = _Version(subscription.plan_version)
-    _load_charges(data, account.id)
+    _load_usage_and_charges(data, account.id)
     if not data.subscriptions and not data.charges:
-        return None  # what _draft_one answers, without reading usage, pools or terms
+        return None  # what _draft_one answers, without reading pools or terms
     if account.status == "suspended" and not bills_suspended_accounts():
         data.without_fees.add(account.id)
     if data.subscriptions:
-        _load_usage(data, account.id)
         if draws is not None and (draws[0], draws[1]) == (period.start, period.end):
             _add_draws(data, account.id, draws[2])
         else:
@@ -87,24 +86,31 @@ def account_preview(account: Account, *, on: date | None = None, draws=None) -> 
     return draft
 
 
-def _load_usage(data: ChunkData, account_id: int) -> None:
-    """The account's unbilled usage up to the period's end, one row per (this month or
-    earlier, unit) with its sums, replayed to ``draft._usage`` as one record per figure in
-    the order the records first brought each figure (so its dictionaries come out alike)."""
+def _load_usage_and_charges(data: ChunkData, account_id: int) -> None:
+    """In one statement: the account's unbilled usage up to the period's end, one row per
+    (this month or earlier, unit) with its sums, and its pending charges due by the period's
+    end (``ChunkData._load``'s two reads). The usage is replayed to ``draft._usage`` as one
+    record per figure in the order the records first brought each figure (so its
+    dictionaries come out alike)."""
     start = local_midnight(data.period.start, data.zone)
     end = local_midnight(data.period.end, data.zone)
-    rows = db.session.execute(_usage_query(), {"account_id": account_id, "start": start, "end": end}).all()
     figures = []
-    for is_late, unit, octet_sum, second_sum, quantity_sum, first_octet, first_second, first_quantity in rows:
-        moment = start - timedelta(microseconds=1) if is_late else start
-        if octet_sum:
-            figures.append((first_octet, _BYTES, (None, moment, int(octet_sum), 0, None, None)))
-        if second_sum:
-            figures.append((first_second, _SECONDS, (None, moment, 0, int(second_sum), None, None)))
-        if unit and quantity_sum is not None:
-            figures.append((first_quantity, _QUANTITY, (None, moment, 0, 0, quantity_sum, unit)))
-    # Late and current figures fill separate dictionaries, so one order serves both.
-    data.usage[account_id] = [record for *_order, record in sorted(figures, key=lambda f: (f[0], f[1]))]
+    for row in db.session.execute(_usage_and_charges_query(), {
+            "account_id": account_id, "start": start, "end": end, "charged_by": data.period.end}):
+        if row.source == "charge":
+            data.charges[account_id].append((row.charge_id, row.charge_kind, row.description, row.charge_quantity,
+                                             row.charge_unit, row.unit_price, row.amount))
+            continue
+        moment = start - timedelta(microseconds=1) if row.late else start
+        if row.octets:
+            figures.append((row.first_octet, _BYTES, (None, moment, int(row.octets), 0, None, None)))
+        if row.seconds:
+            figures.append((row.first_second, _SECONDS, (None, moment, 0, int(row.seconds), None, None)))
+        if row.unit and row.quantity is not None:
+            figures.append((row.first_quantity, _QUANTITY, (None, moment, 0, 0, row.quantity, row.unit)))
+    if data.subscriptions:
+        # Late and current figures fill separate dictionaries, so one order serves both.
+        data.usage[account_id] = [record for *_order, record in sorted(figures, key=lambda f: (f[0], f[1]))]
 
 
 def _load_pools(data: ChunkData, account_id: int) -> None:
@@ -122,32 +128,36 @@ def _add_draws(data: ChunkData, account_id: int, draws) -> None:
         totals[target] = totals.get(target, ZERO) + quantity * unit.size
 
 
-def _load_charges(data: ChunkData, account_id: int) -> None:
-    """Pending charges due by the period's end (``ChunkData._load``)."""
-    for row in db.session.execute(_charges_query(), {"account_id": account_id, "end": data.period.end}):
-        data.charges[account_id].append(tuple(row))
-
-
 # Built once with bound parameters (building a statement cost about as much CPU as running
 # it); the scoping hook still adds the realm filter to every execution.
 @cache
-def _usage_query():
+def _usage_and_charges_query():
     late = case((UsageRecord.event_time < bindparam("start"), 1), else_=0)
     octets = UsageRecord.bytes_in + UsageRecord.bytes_out
-    return (select(late, UsageRecord.unit, func.sum(octets), func.sum(UsageRecord.duration_s),
-                   func.sum(UsageRecord.quantity),
-                   func.min(case((octets != 0, UsageRecord.id))),
-                   func.min(case((UsageRecord.duration_s != 0, UsageRecord.id))),
-                   func.min(case((UsageRecord.quantity.is_not(None), UsageRecord.id))))
-            .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.invoice_id.is_(None),
-                   UsageRecord.event_time < bindparam("end"))
-            .group_by(late, UsageRecord.unit))
 
+    def typed_null(column, name):
+        # Typed, so that PostgreSQL resolves the UNION's column and values are converted
+        # (money is stored as integers on SQLite).
+        return cast(null(), column.type).label(name)
 
-@cache
-def _charges_query():
-    return (select(Charge.id, Charge.kind, Charge.description, Charge.quantity, Charge.unit, Charge.unit_price,
-                   Charge.amount)
-            .where(Charge.account_id == bindparam("account_id"), Charge.status == "pending",
-                   Charge.charge_on < bindparam("end"))
-            .order_by(Charge.charge_on, Charge.id))
+    usage = (select(literal("usage").label("source"), late.label("late"), UsageRecord.unit.label("unit"),
+                    func.sum(octets).label("octets"), func.sum(UsageRecord.duration_s).label("seconds"),
+                    func.sum(UsageRecord.quantity).label("quantity"),
+                    func.min(case((octets != 0, UsageRecord.id))).label("first_octet"),
+                    func.min(case((UsageRecord.duration_s != 0, UsageRecord.id))).label("first_second"),
+                    func.min(case((UsageRecord.quantity.is_not(None), UsageRecord.id))).label("first_quantity"),
+                    typed_null(Charge.id, "charge_id"), typed_null(Charge.kind, "charge_kind"),
+                    typed_null(Charge.description, "description"), typed_null(Charge.quantity, "charge_quantity"),
+                    typed_null(Charge.unit, "charge_unit"), typed_null(Charge.unit_price, "unit_price"),
+                    typed_null(Charge.amount, "amount"), typed_null(Charge.charge_on, "charge_on"))
+             .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.invoice_id.is_(None),
+                    UsageRecord.event_time < bindparam("end"))
+             .group_by(late, UsageRecord.unit))
+    charges = (select(literal("charge"), null(), null(), null(), null(), null(), null(), null(), null(),
+                      Charge.id, Charge.kind, Charge.description, Charge.quantity, Charge.unit, Charge.unit_price,
+                      Charge.amount, Charge.charge_on)
+               .where(Charge.account_id == bindparam("account_id"), Charge.status == "pending",
+                      Charge.charge_on < bindparam("charged_by")))
+    # Charges in the order ChunkData loads them (by day due, then id).
+    return union_all(usage, charges).order_by(literal_column("source"), literal_column("charge_on"),
+                                              literal_column("charge_id"))

@@ -9,7 +9,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import (
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -79,13 +88,26 @@ def _plans_query():
 
 
 @cache
-def _daily_query():
+def _daily_query(with_draws: bool):
+    """Usage per day of the period; with ``with_draws`` the period's pool draws ride along in
+    the same statement (rows of kind "draw": unit and quantity)."""
     day_column = func.date(UsageRecord.event_time)
-    return (select(day_column, func.sum(UsageRecord.bytes_in + UsageRecord.bytes_out),
-                   func.sum(UsageRecord.duration_s), func.count(UsageRecord.id))
+    days = (select(literal("day").label("kind"), day_column.label("day"),
+                   func.sum(UsageRecord.bytes_in + UsageRecord.bytes_out).label("octets"),
+                   func.sum(UsageRecord.duration_s).label("seconds"), func.count(UsageRecord.id).label("records"),
+                   cast(null(), QuotaPool.unit.type).label("unit"),
+                   cast(null(), QuotaDraw.quantity.type).label("quantity"))
             .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.event_time >= bindparam("start"),
                    UsageRecord.event_time < bindparam("end"))
-            .group_by(day_column).order_by(day_column))
+            .group_by(day_column))
+    if not with_draws:
+        return days.order_by(day_column)
+    draws = (select(literal("draw"), null(), null(), null(), null(), QuotaPool.unit, QuotaDraw.quantity)
+             .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
+             .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
+             .where(QuotaDraw.account_id == bindparam("account_id"),
+                    QuotaBalance.period_start >= bindparam("first"), QuotaBalance.period_start < bindparam("last")))
+    return union_all(days, draws).order_by(literal_column("kind"), literal_column("day"))
 
 
 def usage_summary(account: Account, *, today: date | None = None) -> UsageSummary:
@@ -97,9 +119,14 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
     summary = UsageSummary(period=period, currency=None)
     start = datetime.combine(period.start, time(), tzinfo=UTC)
     end = datetime.combine(period.end, time(), tzinfo=UTC)
-    rows = db.session.execute(_daily_query(), {"account_id": account.id, "start": start, "end": end}).all()
+    rows = db.session.execute(_daily_query(subscription is not None), {
+        "account_id": account.id, "start": start, "end": end, "first": period.start, "last": period.end}).all()
     by_day = {}
-    for day, octets, seconds, count in rows:
+    draws = []
+    for kind, day, octets, seconds, count, unit, quantity in rows:
+        if kind == "draw":
+            draws.append((unit, quantity))
+            continue
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
         mb, hours = Decimal(octets or 0) / MB, Decimal(seconds or 0) / 3600
         by_day[day] = (mb, hours)
@@ -113,8 +140,8 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
         cursor += timedelta(days=1)
     if subscription is not None:
         # Pools drew their share as the usage arrived; the plan rates what they left.
-        summary.draws = pool_draws(account.id, period.start, period.end)
-        pooled = summary.pooled = _absorbed(summary.draws)
+        summary.draws = draws
+        pooled = summary.pooled = _absorbed(draws)
         compiled = compile_plan(spec_of(subscription.plan_version))
         summary.currency = compiled.currency
         summary.lines = rate_usage(compiled, {
