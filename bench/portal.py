@@ -93,9 +93,16 @@ def time_reports(url: str, server_url: str, realm, session) -> str:
 
 def sign_in(url: str, host: str, path: str, fields: dict):
     import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     session = requests.Session()
     session.headers["Host"] = host
+    # As a browser does: a GET on a kept-alive connection that the server closed at the
+    # same moment (gunicorn drops idle connections after 2 s) is sent again once on a new
+    # connection instead of failing; the latency still counts from the planned send time.
+    retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"}, raise_on_status=False)
+    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
     page = session.get(url + path, timeout=60)
     token = CSRF.search(page.text).group(1)
     answer = session.post(url + path, data={**fields, "csrf_token": token}, allow_redirects=False, timeout=60)
