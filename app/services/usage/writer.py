@@ -1,32 +1,36 @@
 """Bulk writes of usage records, idempotent by (source, source_record_id), with rollup deltas.
 
 Every write of usage records goes through :class:`UsageWriter` (files, the RADIUS
-listener and the API, all through ingest.py). Per batch:
+listener and the API, all through ingest.py; one writer per ingest call, i.e. per
+transaction). Per batch:
 
-1. PostgreSQL: the batch's accounts are locked ``FOR KEY SHARE`` once (usage_records has
+1. The batch's accounts: PostgreSQL locks them ``FOR KEY SHARE`` once (usage_records has
    no foreign keys, migration 0018: this is the lock an FK check would take per row, so an
    account cannot be deleted under a batch; its AFTER DELETE trigger removes the usage
-   rows of a deleted account after we commit). Accounts locked earlier in the same
-   transaction are not locked again.
+   rows of a deleted account once we commit); SQLite checks they exist (its write lock
+   keeps them). Accounts seen earlier in the transaction are not looked at again; a batch
+   for an account deleted meanwhile raises AccountGone.
 2. Which records are new:
    - *optimistic* (while a file comes out all new): when the batch's first and last records
-     are not stored yet, the whole batch is COPYed straight into usage_records inside a
-     savepoint (SQLite: one executemany inside a savepoint);
-   - otherwise, or when that hits the unique index: the stored keys of the batch are
-     looked up (``source_record_id = ANY(array)`` against the unique index; SQLite: a temp
-     table of keys joined to it) and only the new rows are COPYed, again in a savepoint;
-   - a unique violation there (a concurrent importer stored some of them meanwhile) rolls
-     back to the savepoint and the batch takes ``COPY`` into a staging table +
+     are not stored yet, the whole batch goes in inside a savepoint;
+   - otherwise, or when that hits the unique index: the stored ids of the batch are
+     looked up (PostgreSQL ``source_record_id = ANY(array)`` against the unique index,
+     SQLite ``json_each``) and only the new rows go in, again in a savepoint;
+   - a unique violation there (PostgreSQL: a concurrent importer stored some of them
+     meanwhile) rolls back to the savepoint and the batch takes a staging table +
      ``INSERT … ON CONFLICT DO NOTHING RETURNING`` the keys actually stored.
    The result is the same on every path: exactly the rows not stored before are stored.
-3. Rollup deltas: the stored rows are added up in Python per (realm, account, UTC day of
-   event_time, unit or '') into :attr:`UsageWriter.deltas`, and :meth:`UsageWriter.finish`
-   appends one ``usage_rollup_deltas`` row per key (insert-only, in the same transaction).
-   ingest() keeps one writer per call (one transaction), so a file adds one delta row per
-   account, day and unit, not one per batch.
+3. Rollup deltas (``usage_rollup_deltas``), only for the rows stored, in the same
+   transaction: one row per (realm, account, UTC day of event_time, unit or '') per
+   writer, i.e. per import file, added up in Python (:meth:`UsageWriter.add_deltas`) or,
+   for staged CDR rows, in SQL from the staging table into a temp stage, and appended by
+   :meth:`UsageWriter.finish`.
 
-Rows are tuples in COLUMNS order. PostgreSQL COPY lines are built by :func:`copy_line`
-(text format), or given ready by the caller (the CDR fast path builds them as it reads).
+Two row forms: :meth:`UsageWriter.write` takes tuples in COLUMNS order (PostgreSQL COPY
+lines by :func:`copy_line`, SQLite one executemany); :meth:`UsageWriter.write_cdr` takes
+CDR rows already in staging form (made by ingest's read-ahead thread): COPY into a temp
+staging table (SQLite: executemany into one) and one ``INSERT … SELECT`` into
+usage_records that computes the event time.
 """
 
 from __future__ import annotations
