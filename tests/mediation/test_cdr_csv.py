@@ -231,3 +231,35 @@ def test_broken_quoting_is_rejected_and_parsing_goes_on():
         ("Reject", 4),
     ]
     assert {r.code for r in rows if isinstance(r, Reject)} == {"bad_csv"}
+
+
+def test_fields_mode_gives_the_same_records_and_rejects():
+    """``fields=True`` (plain tuples for bulk loaders) is the same parse: event_of of each
+    tuple equals the event of the default mode, rejects are identical, and start_text is
+    set exactly for the plain ``YYYY-MM-DDTHH:MM:SSZ`` form."""
+    from app.mediation.cdr_csv import FIELDS, event_of
+
+    rows = [row for row, _, _ in REJECTS] + [
+        "a1,alice,10.0.0.1,2026-11-24T10:00:00Z,60,1,2,,,",
+        "a2,alice@visp1.example,,2026-11-24 10:00:00Z,0,1,2,SMS,2.5,+49",
+        "a3,alice,,2026-11-24T10:00:00+01:00,5,1,2,,,",
+        "a4,alice,,2026-11-24t10:00:00Z,5,1,2,,,",
+        "a5,alice,,2026-11-24T10:00:00.5Z,5,1,2,,,",
+        "a6,alice,,2026-10-25 02:30:00,5,1,2,,,",
+        '"a7 ",alice,,2026-11-24T10:00:00Z,1,2,3,,,"x\\y"',
+        "a1,alice,,2026-11-24T10:00:00Z,60,1,2,,,",
+        "",
+    ]
+    text = HEADER + "\n".join(rows) + "\n"
+    events = list(parse_cdr(io.StringIO(text, newline=""), "cdr.csv", BERLIN))
+    tuples = list(parse_cdr(io.StringIO(text, newline=""), "cdr.csv", BERLIN, fields=True))
+    assert len(events) == len(tuples)
+    for event, item in zip(events, tuples, strict=True):
+        if isinstance(event, Reject):
+            assert item == event
+            continue
+        assert type(item) is tuple and len(item) == len(FIELDS)
+        assert event_of(item) == event
+    starts = {item[0]: item[6] for item in tuples if type(item) is tuple}
+    assert starts["a1"] == "2026-11-24T10:00:00Z" and starts["a2"] == "2026-11-24 10:00:00Z"
+    assert starts["a3"] is starts["a4"] is starts["a5"] is starts["a6"] is None
