@@ -31,7 +31,8 @@ class Realm(Timestamped, db.Model):
     primary_colour: Mapped[str] = mapped_column(String(7), default="#1f5fbf")
     secondary_colour: Mapped[str] = mapped_column(String(7), default="#f2f5fa")
     watermark: Mapped[str | None] = mapped_column(String(60))
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: every page asks only whether there is one (logo_mime, set with it).
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(40))
     # Invoice settings.
     invoice_prefix: Mapped[str] = mapped_column(String(20), default="INV-")
