@@ -34,6 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+from . import rawclient
 from ._common import (
     STAFF_PASSWORD,
     SUBSCRIBER_PASSWORD,
@@ -201,7 +202,9 @@ def main(argv=None) -> None:
     parser.add_argument("--days", type=int, default=30, help="days the COPYed usage rows spread over")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=64, help="client threads")
+    parser.add_argument("--concurrency", type=int, default=64, help="client threads (--client requests)")
+    parser.add_argument("--client", choices=("raw", "requests"), default="raw",
+                        help="load generator: raw asyncio HTTP/1.1 (light, bench/rawclient.py) or requests in threads")
     args = parser.parse_args(argv)
     with pg_database() as url:
         app = make_app(url)
@@ -238,10 +241,19 @@ def main(argv=None) -> None:
                       f"{args.rate} req/s for {args.seconds:g} s (gunicorn {args.workers}×{args.threads})",
                       flush=True)
                 database = url.rsplit("/", 1)[1]
+                raw_sessions = {
+                    "subscriber": [rawclient.Session(realm.host, s.cookies.get_dict()) for s in subscribers],
+                    "staff": [rawclient.Session(realm.host, s.cookies.get_dict()) for s in staff]}
                 for rate in rates:
                     cpu_before = cpu_seconds(server.pid, database)
-                    run = open_loop(server.url, pools, rate=rate, seconds=args.seconds, concurrency=args.concurrency)
-                    report(rate, run, cpu_before, cpu_seconds(server.pid, database))
+                    client_before = time.process_time()
+                    if args.client == "raw":
+                        run = rawclient.open_loop(server.url, raw_sessions, MIX, rate=rate, seconds=args.seconds)
+                    else:
+                        run = open_loop(server.url, pools, rate=rate, seconds=args.seconds,
+                                        concurrency=args.concurrency)
+                    report(rate, run, cpu_before, cpu_seconds(server.pid, database),
+                           client=(args.client, time.process_time() - client_before))
         finally:
             for session in sessions:
                 session.close()
@@ -251,7 +263,7 @@ def main(argv=None) -> None:
                 db.engine.dispose()
 
 
-def report(rate: float, run, cpu_before, cpu_after) -> None:
+def report(rate: float, run, cpu_before, cpu_after, client=("requests", 0.0)) -> None:
     latencies, errors, sending, wall, total, samples = run
     answered = sum(len(v) for v in latencies.values())
     print(f"\nportal at {rate:g} req/s open loop ({machine()})")
@@ -260,7 +272,8 @@ def report(rate: float, run, cpu_before, cpu_after) -> None:
     app_cpu, pg_cpu = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
     print(f"  CPU per request: gunicorn {app_cpu / max(answered, 1) * 1000:.1f} ms, PostgreSQL "
           f"{pg_cpu / max(answered, 1) * 1000:.1f} ms (i.e. at most {answered / max(app_cpu + pg_cpu, 1e-9):.0f} "
-          f"req/s per fully free core)")
+          f"req/s per fully free core); load generator ({client[0]}) "
+          f"{client[1] / max(answered, 1) * 1000:.1f} ms")
     width = max(len(name) for name, _, _ in MIX)
     for name, _, _ in MIX:
         values = latencies[name]
