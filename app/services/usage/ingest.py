@@ -109,28 +109,31 @@ def import_usage_file(
     return batch
 
 
+def _with_tails(chunk: list, tail_of) -> list:
+    """A chunk with each CDR tuple extended by ``tail_of(tuple)`` (its staging values, or
+    None where the row is not for the staged path); rejects and events pass unchanged."""
+    return [(*item, tail_of(item)) if type(item) is tuple else item for item in chunk]
+
+
 def _postgres_tails(chunk: list) -> list:
     """CDR tuples of a chunk with their staging line after realm and account appended
     (writer.CDR_STAGING_COLUMNS, COPY text format), or None where the row is not for the
     staged path (a note, a long duration, a value COPY would need escaped)."""
-    out = []
-    append = out.append
-    for item in chunk:
-        if type(item) is not tuple:
-            append(item)
-            continue
-        (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
-         quantity, unit, destination, _, notes, _) = item
-        tail = None
-        if not notes and duration < 1_000_000_000:
-            text = f"{rid}{username or ''}{nas or ''}{destination or ''}{unit or ''}"
-            if text.isprintable() and "\\" not in text:  # nothing to escape for COPY
-                tail = (f"{rid}\t{username or _NULL}\t{ip or _NULL}\t{nas or _NULL}\t"
-                        f"{start_text or start.isoformat()}\t"
-                        f"{duration}\t{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
-                        f"{unit or _NULL}\t{destination or _NULL}\n")
-        append((*item, tail))
-    return out
+    return _with_tails(chunk, _postgres_tail)
+
+
+def _postgres_tail(item: tuple) -> str | None:
+    (rid, username, ip, nas, _, start, start_text, duration, bytes_in, bytes_out,
+     quantity, unit, destination, _, notes, _) = item
+    if notes or duration >= 1_000_000_000:
+        return None
+    text = f"{rid}{username or ''}{nas or ''}{destination or ''}{unit or ''}"
+    if not text.isprintable() or "\\" in text:  # COPY would need it escaped
+        return None
+    return (f"{rid}\t{username or _NULL}\t{ip or _NULL}\t{nas or _NULL}\t"
+            f"{start_text or start.isoformat()}\t"
+            f"{duration}\t{bytes_in}\t{bytes_out}\t{_NULL if quantity is None else quantity}\t"
+            f"{unit or _NULL}\t{destination or _NULL}\n")
 
 
 def _sqlite_tails(chunk: list) -> list:
@@ -141,20 +144,16 @@ def _sqlite_tails(chunk: list) -> list:
     from sqlalchemy.dialects import sqlite
 
     to_micro = UsageRecord.__table__.c.quantity.type._cached_bind_processor(sqlite.dialect())
-    out = []
-    append = out.append
-    for item in chunk:
-        if type(item) is not tuple:
-            append(item)
-            continue
+
+    def tail_of(item: tuple) -> tuple | None:
         (rid, username, ip, nas, _, _, start_text, duration, bytes_in, bytes_out,
          quantity, unit, destination, _, notes, _) = item
-        tail = None
-        if start_text and duration < 1_000_000_000:
-            tail = (rid, username, ip, nas, f"{start_text[:10]} {start_text[11:19]}.000000", duration,
-                    bytes_in, bytes_out, None if quantity is None else to_micro(quantity), unit, destination)
-        append((*item, tail))
-    return out
+        if not start_text or duration >= 1_000_000_000:
+            return None
+        return (rid, username, ip, nas, f"{start_text[:10]} {start_text[11:19]}.000000", duration,
+                bytes_in, bytes_out, None if quantity is None else to_micro(quantity), unit, destination)
+
+    return _with_tails(chunk, tail_of)
 
 
 def read_ahead(items: Iterable, chunk: int = 2000, depth: int = 4,
