@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.servers.http_echo",
     "tests.servers.telnetd",
     "tests.servers.nas",
+    "tests.servers.radius_listener",
 ]
 
 

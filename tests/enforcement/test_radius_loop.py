@@ -1,33 +1,23 @@
 """The whole loop on real protocols: radclient → our RADIUS accounting listener → pools →
 CoA-Request to the NAS (simulator) that the provider registered for its VISP's subscribers."""
 
-import os
-import shutil
 import subprocess
-import threading
 from datetime import date
 from decimal import Decimal as D
 
 import pytest
 
-from app.mediation.radius_acct_server import AccountingServer
 from app.models import Subscription
 from app.services.nas import add_nas, nas_secrets
 from app.services.quotas import create_pool
-from app.services.usage.radius_listener import batch_store
 from tenants import realm_context
+from tests.servers.radius_listener import RADCLIENT
 
 from .helpers import enforcement_of, make_plan
 
-RADCLIENT = shutil.which("radclient")
-
 
 @pytest.fixture
-def listener(app, db, provider_realm, realm_a, create_account, nas, monkeypatch):
-    if RADCLIENT is None:
-        if os.environ.get("CI"):
-            pytest.fail("radclient (freeradius-utils) is not installed")
-        pytest.skip("radclient (freeradius-utils) is not installed")
+def listener(radclient, serve_accounting, app, db, provider_realm, realm_a, create_account, nas, monkeypatch):
     monkeypatch.setitem(app.config, "COA_TIMEOUT", 0.5)
     account_id = create_account(realm_a, "alice").id
     with realm_context(realm_a.id):
@@ -41,14 +31,7 @@ def listener(app, db, provider_realm, realm_a, create_account, nas, monkeypatch)
         add_nas(name="bras-1", address="127.0.0.1", secret=nas.secret, coa_port=nas.port)
         db.session.commit()
         clients = nas_secrets()
-    store, on_reject = batch_store(app, provider_realm.id)
-    server = AccountingServer("127.0.0.1", 0, clients, store, on_reject=on_reject)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    return serve_accounting(provider_realm.id, clients)
 
 
 def send(server, secret, status, session_time, octets_out):

@@ -1,43 +1,27 @@
 """The RADIUS accounting listener end to end: Debian's radclient → our server → stored usage."""
 
-import os
-import shutil
 import subprocess
-import threading
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from app.mediation.radius_acct_server import AccountingServer
 from app.models import NasClient, UsageRecord
 from app.services.nas import add_nas, nas_secrets
-from app.services.usage.radius_listener import batch_store
 from tenants import all_realms, realm_context
+from tests.servers.radius_listener import RADCLIENT
 
-RADCLIENT = shutil.which("radclient")
 SECRET = "nas-shared-secret"
 
 
 @pytest.fixture
-def listener(app, db, provider_realm, realm_a, create_account):
-    if RADCLIENT is None:
-        if os.environ.get("CI"):
-            pytest.fail("radclient (freeradius-utils) is not installed")
-        pytest.skip("radclient (freeradius-utils) is not installed")
+def listener(radclient, serve_accounting, app, db, provider_realm, realm_a, create_account):
     create_account(realm_a, "alice")
     with realm_context(provider_realm.id):
         add_nas(name="bras-1", address="127.0.0.1", secret=SECRET)
         db.session.commit()
         clients = nas_secrets()
-    store, on_reject = batch_store(app, provider_realm.id)
-    server = AccountingServer("127.0.0.1", 0, clients, store, on_reject=on_reject)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    return serve_accounting(provider_realm.id, clients)
 
 
 def send(server, attributes):
