@@ -332,15 +332,7 @@ def insert_usage(rows: list[tuple], *, optimistic: bool = False) -> list[dict]:
     writer = UsageWriter()
     stored = writer.write(rows, optimistic=optimistic, returning=True)
     writer.finish()
-    return [{key: row[index] for key, index in _RETURNED_INDEX} for row in stored]
-
-
-def insert_usage_count(rows: list[tuple], *, optimistic: bool = False) -> int:
-    """Insert ``rows`` like insert_usage, returning only how many were new."""
-    writer = UsageWriter()
-    stored = writer.write(rows, optimistic=optimistic)
-    writer.finish()
-    return stored
+    return as_dicts(stored)
 
 
 def as_dicts(rows: list[tuple]) -> list[dict]:
