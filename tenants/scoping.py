@@ -10,7 +10,7 @@ current realm and refuses writes to another realm's rows. Bulk paths that bypass
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, event
+from sqlalchemy import ForeignKey, bindparam, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -39,46 +39,72 @@ def _touches_realm_data(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, RealmScoped) for m in state.all_mappers)
 
 
+# One criteria option for every realm: the realm id is a bound parameter that the hook
+# supplies on each execution. A criteria per realm (the id as a lambda closure value) made
+# SQLAlchemy re-run the lambda to extract the value on every execution, which cost about a
+# third of a simple statement's CPU; a constant option is analysed once and its compiled SQL
+# is shared by all realms.
+REALM_PARAM = "scope_realm_id"
+REALM_CRITERIA = with_loader_criteria(
+    RealmScoped,
+    lambda cls: cls.realm_id == bindparam("scope_realm_id"),  # REALM_PARAM (a literal: lambdas track names)
+    include_aliases=True,
+    propagate_to_loaders=True,
+)
+
+
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.execution_options.get("all_realms") or all_realms_allowed():
-        return
-    realm_id = current_realm_id()
-    if realm_id is None:
-        if _touches_realm_data(state):
+    # A relationship load propagates the criteria of the query that loaded its parent.
+    carries = REALM_CRITERIA in state.statement._with_options
+    realm_id = None
+    if not (state.execution_options.get("all_realms") or all_realms_allowed()):
+        realm_id = current_realm_id()
+        if realm_id is None and _touches_realm_data(state):
             raise RealmContextRequired(
                 "query on realm data without a realm context; use realm_context() or all_realms()"
             )
-        return
-    criteria = _criteria_for(realm_id)
-    if state.is_relationship_load and any(option is criteria for option in state.statement._with_options):
-        # A lazy or eager relationship load of objects this realm loaded: the parent's query
-        # propagated the very same criteria already (not those of another realm: a different
-        # object), so adding them again would only repeat ``realm_id = :r`` in the SQL.
-        return
-    state.statement = state.statement.options(criteria)
+    if realm_id is None:
+        if not carries:
+            return
+        # Loaded while working as a realm, refreshed or lazily loaded from outside of one
+        # (a test's fixture, a job after its realm block): the realm the object was loaded in.
+        realm_id = _realm_of(state)
+        if realm_id is None:
+            return  # a statement that needs the value fails for want of it: nothing unfiltered
+    elif not carries:
+        state.statement = state.statement.options(REALM_CRITERIA)
+    if state.is_select or _touches_realm_data(state):
+        # (An UPDATE or DELETE of a plain table would take an unknown key for a column to set.)
+        params = state.parameters
+        if isinstance(params, list):
+            state.parameters = [{**row, REALM_PARAM: realm_id} for row in params]
+        else:
+            state.parameters = {**params, REALM_PARAM: realm_id} if params else {REALM_PARAM: realm_id}
 
 
-_CRITERIA: dict[int, object] = {}
-_CRITERIA_LIMIT = 10_000
+# Kept in the instance's __dict__ beside the mapped attributes: expiring an object (every
+# commit does) clears those, not this, so a refresh outside a realm still knows the realm.
+_LOADED_IN = "_realmbill_loaded_in"
 
 
-def _criteria_for(realm_id: int):
-    """One ``with_loader_criteria`` option per realm, built once: building it per statement
-    cost more than the rest of the hook (the lambda is analysed on every construction). The
-    realm id is a bound parameter of the cached SQL, so every realm shares the compiled form."""
-    criteria = _CRITERIA.get(realm_id)
-    if criteria is None:
-        if len(_CRITERIA) >= _CRITERIA_LIMIT:
-            _CRITERIA.clear()
-        criteria = _CRITERIA[realm_id] = with_loader_criteria(
-            RealmScoped,
-            lambda cls: cls.realm_id == realm_id,
-            include_aliases=True,
-            propagate_to_loaders=True,
-        )
-    return criteria
+def _realm_of(state: ORMExecuteState) -> int | None:
+    options = state.load_options
+    source = getattr(options, "_lazy_loaded_from", None) or getattr(options, "_refresh_state", None)
+    if source is None:
+        return None
+    values = source.dict
+    if isinstance(source.obj(), RealmScoped):
+        return values.get("realm_id") or values.get(_LOADED_IN)
+    if source.class_.__tablename__ == "realms" and source.key is not None:
+        return source.key[1][0]
+    return None
+
+
+@event.listens_for(RealmScoped, "load", propagate=True)
+def _remember_realm(target, _context) -> None:
+    target.__dict__[_LOADED_IN] = target.realm_id
 
 
 def _stamp_new_rows(session: Session, flush_context, instances) -> None:
@@ -90,6 +116,7 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
             if realm_id is None:
                 raise RealmContextRequired(f"new {type(obj).__name__} without a realm context")
             obj.realm_id = realm_id
+            obj.__dict__[_LOADED_IN] = realm_id
         elif realm_id is not None and obj.realm_id != realm_id and not all_realms_allowed():
             raise CrossRealmWrite(
                 f"{type(obj).__name__} of realm {obj.realm_id} written as realm {realm_id}"

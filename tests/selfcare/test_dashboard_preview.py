@@ -2,7 +2,8 @@
 draft: line for line equal to ``preview_invoice`` whatever the account holds — fees with
 proration and a plan change, usage of this month and late usage in several units, pool
 draws, pending charges and credits, line and invoice discounts, tax (exclusive, inclusive,
-reverse charge), suspension — and it follows every change at once (it caches nothing)."""
+reverse charge), suspension — and it follows every change at once (it keeps only the realm's
+terms, under the stamp every change of them raises: tests/billing/test_terms_stamp.py)."""
 
 from __future__ import annotations
 

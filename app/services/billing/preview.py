@@ -39,7 +39,7 @@ from .draft import (
     month_period,
     realm_zone,
 )
-from .terms import load_terms
+from .terms import account_terms
 
 # Where a usage figure came from within one record, in the order draft._usage adds them.
 _BYTES, _SECONDS, _QUANTITY = 0, 1, 2
@@ -79,7 +79,7 @@ def account_preview(account: Account, *, on: date | None = None, draws=None) -> 
             _add_draws(data, account.id, draws[2])
         else:
             _load_pools(data, account.id)
-    data.terms = load_terms([account.id], period)
+    data.terms = account_terms(account, realm, period)
     draft = _draft_one(account.id, data)
     if draft is not None:
         draft.usage_record_ids = []

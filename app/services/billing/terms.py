@@ -22,14 +22,16 @@ Rules:
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
-from app.models import Account, BuyerTaxProfile, Discount, TaxRate, TaxSettings
+from app.models import Account, BuyerTaxProfile, Discount, Realm, TaxRate, TaxSettings
+from app.models.billing_terms import TERMS_CHANGED
 from app.rating.money import quantize_money
 
 ZERO = Decimal(0)
@@ -75,13 +77,28 @@ class RealmTerms:
 
 def rate_in_force(day: date) -> TaxRate | None:
     """The realm's tax rate valid on ``day`` (the latest starting one if several overlap)."""
-    return db.session.scalar(
-        select(TaxRate).where(TaxRate.valid_from <= day,
-                              (TaxRate.valid_until.is_(None)) | (TaxRate.valid_until > day))
-        .order_by(TaxRate.valid_from.desc(), TaxRate.id.desc()).limit(1))
+    return db.session.scalar(_rate_query(), {"day": day})
+
+
+@cache
+def _rate_query():
+    day = bindparam("day")
+    return (select(TaxRate).where(TaxRate.valid_from <= day, (TaxRate.valid_until.is_(None)) | (TaxRate.valid_until > day))
+            .order_by(TaxRate.valid_from.desc(), TaxRate.id.desc()).limit(1))
 
 
 def load_terms(account_ids: list[int], period) -> RealmTerms:
+    ids = set(account_ids)
+    terms = _realm_terms(period)
+    terms.discounts = [d for d in terms.discounts if d.account_id is None or d.account_id in ids]
+    if terms.tax_rate:
+        _load_buyers(terms, sorted(ids))
+    return terms
+
+
+def _realm_terms(period) -> RealmTerms:
+    """The realm's part of the terms: settings, the rate in force, every discount valid in
+    the period (those of every account)."""
     settings = db.session.scalar(select(TaxSettings))
     terms = RealmTerms()
     if settings is not None:
@@ -93,18 +110,46 @@ def load_terms(account_ids: list[int], period) -> RealmTerms:
     rate = rate_in_force(period.start)
     if rate is not None:
         terms.tax_name, terms.tax_rate = rate.name, rate.rate
-    ids = set(account_ids)
-    for row in db.session.scalars(
-        select(Discount).where(Discount.active.is_(True), Discount.valid_from < period.end,
-                               (Discount.valid_until.is_(None)) | (Discount.valid_until > period.start))
-        .order_by(Discount.id)
-    ):
-        if row.account_id is not None and row.account_id not in ids:
-            continue
+    for row in db.session.scalars(_discounts_query(), {"start": period.start, "end": period.end}):
         terms.discounts.append(DiscountTerm(row.id, row.name, row.kind, row.value, row.scope, row.line_kind,
                                             row.account_id, row.plan_id))
-    if terms.tax_rate:
-        _load_buyers(terms, sorted(ids))
+    return terms
+
+
+@cache
+def _discounts_query():
+    return (select(Discount).where(Discount.active.is_(True), Discount.valid_from < bindparam("end"),
+                                   (Discount.valid_until.is_(None)) | (Discount.valid_until > bindparam("start")))
+            .order_by(Discount.id))
+
+
+# (realm id, realm created at, terms version, period start, period end) -> the realm's part of
+# the terms. The creation time tells a realm from a later one given the same id (SQLite may
+# reuse the ids of deleted rows), whose stamp starts again at 0.
+_KEPT: dict[tuple, RealmTerms] = {}
+_KEPT_LIMIT = 4096
+
+
+def account_terms(account: Account, realm: Realm, period) -> RealmTerms:
+    """``load_terms([account.id], period)`` for a page view, without reading the realm's part
+    again while ``realm.terms_version`` (read with the realm on every request) is the one it
+    was read under: the stamp changes in the transaction that changes the terms
+    (models/billing_terms.py), so a copy is never used after a change has committed. A
+    transaction that changed terms itself reads them afresh and keeps nothing."""
+    changed_here = db.session.info.get(TERMS_CHANGED)
+    key = (realm.id, realm.created_at, realm.terms_version, period.start, period.end)
+    shared = None if changed_here else _KEPT.get(key)
+    if shared is None:
+        shared = _realm_terms(period)
+        if not changed_here:
+            if len(_KEPT) >= _KEPT_LIMIT:
+                _KEPT.clear()
+            _KEPT[key] = shared
+    terms = replace(shared, discounts=[d for d in shared.discounts if d.account_id in (None, account.id)],
+                    buyers={})
+    if terms.tax_rate and account.tax_id:
+        # Without a tax id a buyer is never reverse-charged and shows no tax id (apply_terms).
+        _load_buyers(terms, [account.id])
     return terms
 
 
