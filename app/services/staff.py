@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from functools import cache
+
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import ROLES, Account, Department, StaffUser
@@ -71,10 +73,17 @@ def load_user(user_id: str):
     kind, _, raw_id = (user_id or "").partition(":")
     if not raw_id.isdigit():
         return None
-    model = {"staff": StaffUser, "account": Account}.get(kind)
-    if model is None:
+    query = _user_queries().get(kind)
+    if query is None:
         return None
-    return db.session.scalar(select(model).where(model.id == int(raw_id)))
+    return db.session.scalar(query, {"id": int(raw_id)})
+
+
+@cache
+def _user_queries() -> dict:
+    """Built once: every signed-in request runs one."""
+    return {kind: select(model).where(model.id == bindparam("id"))
+            for kind, model in (("staff", StaffUser), ("account", Account))}
 
 
 def get_active_staff(staff_id: int) -> StaffUser | None:

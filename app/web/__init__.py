@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, g, redirect, request, url_for
 from app.extensions import db, login_manager
 
 from .errors import init_error_pages
+from .rendering import install_page_gettext
 from .security import init_security_headers
 from .template_helpers import init_template_helpers
 
@@ -38,6 +39,7 @@ def init_web(app: Flask) -> None:
         return {"realm": g.get("realm")}
 
     init_template_helpers(app)
+    install_page_gettext(app)
     init_security_headers(app)
     init_error_pages(app)
     for blueprint in discover_blueprints():

@@ -8,9 +8,11 @@ looked up in the built-in templates only, so a theme cannot change the staff pag
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
-from flask import current_app, g
+from flask import Flask, current_app, g
+from flask_babel import get_translations
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
 
 from .htmx import wants_fragment
@@ -55,4 +57,30 @@ def render(template: str, fragment: str | None = None, **context) -> str:
     env = theme_environment(realm.theme if realm is not None else "default")
     name = fragment if (fragment and wants_fragment()) else template
     current_app.update_template_context(context)
-    return env.get_template(name).render(context)
+    token = _translations.set(get_translations())
+    try:
+        return env.get_template(name).render(context)
+    finally:
+        _translations.reset(token)
+
+
+# The request's translations, looked up once per page instead of once per ``_()`` (Flask-Babel
+# finds them through g, the request and the locale selector on every call: a page has dozens).
+_translations: ContextVar = ContextVar("realmbill_translations", default=None)
+
+
+def _current_translations():
+    translations = _translations.get()
+    return translations if translations is not None else get_translations()
+
+
+def install_page_gettext(app: Flask) -> None:
+    """Jinja's ``_``/``gettext``/``ngettext`` through the page's translations (after Flask-Babel's
+    own, which they replace; the overlay environments share these globals)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _current_translations().ugettext(s),
+        ngettext=lambda s, p, n: _current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _current_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )

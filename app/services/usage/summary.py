@@ -186,14 +186,14 @@ def _pools(account: Account, today: date) -> list[tuple[str, str, Decimal, Decim
     up to today, newest first."""
     from app.rating.quotas import next_period_balance
 
-    pools: dict[int, QuotaPool] = {}
+    pools: dict[int, tuple] = {}
     balances: dict[int, list] = {}
     query = _pools_query(bool(account.cost_centre_id))
-    for pool, period_start, opening, topped_up, used in db.session.execute(query, {
+    for pool in db.session.execute(query, {
             "account_id": account.id, "centre_id": account.cost_centre_id, "today": today}):
-        pools[pool.id] = pool
-        if period_start is not None:
-            balances.setdefault(pool.id, []).append((period_start, opening, topped_up, used))
+        pools.setdefault(pool.id, pool)  # (the pool's columns repeat on each of its balances)
+        if pool.period_start is not None:
+            balances.setdefault(pool.id, []).append((pool.period_start, pool.opening, pool.topped_up, pool.used))
     result = []
     for pool in pools.values():
         start = period_containing(pool.anchor, pool.period, today).start
@@ -216,8 +216,10 @@ def _pools_query(in_centre: bool):
     reach = (QuotaPool.account_id == bindparam("account_id")) | (QuotaPool.scope == "realm")
     if in_centre:
         reach = reach | QuotaPool.cost_centre_id.in_(select(_centre_path().c.id))
-    return (select(QuotaPool, QuotaBalance.period_start, QuotaBalance.opening, QuotaBalance.topped_up,
-                   QuotaBalance.used)
+    # Columns, not QuotaPool objects: the figures are all the page needs.
+    return (select(QuotaPool.id, QuotaPool.name, QuotaPool.unit, QuotaPool.size, QuotaPool.anchor, QuotaPool.period,
+                   QuotaPool.carry_over, QuotaPool.carry_cap, QuotaBalance.period_start, QuotaBalance.opening,
+                   QuotaBalance.topped_up, QuotaBalance.used)
             .outerjoin(QuotaBalance, (QuotaBalance.pool_id == QuotaPool.id)
                        & (QuotaBalance.period_start <= bindparam("today")))
             .where(reach)
