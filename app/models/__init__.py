@@ -39,6 +39,7 @@ from .provisioning import Service as Service  # noqa: F401
 from .quota import POOL_SCOPES, QuotaBalance, QuotaDraw, QuotaPool
 from .realm import Realm, RealmDomain
 from .report import ReportPin, ReportRun  # noqa: F401
+from .settings_stamp import SETTINGS_CHANGED as SETTINGS_CHANGED  # installs the stamp's listeners
 from .staff import ROLES, Department, StaffUser
 from .subscription import SUBSCRIPTION_STATUSES, Subscription
 from .usage import RadiusSession, UsageImport, UsageRecord, UsageReject

@@ -16,9 +16,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint, event, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from tenants.scoping import RealmScoped
@@ -113,42 +112,3 @@ class Discount(RealmScoped, Timestamped, db.Model):
     valid_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-
-# ------------------------------------------------------------------ the realm's terms stamp
-TERMS_CHANGED = "realmbill_terms_changed"  # session.info: this transaction changed some realm's terms
-_TERMS_MODELS = (TaxSettings, TaxRate, Discount)
-
-
-@event.listens_for(Session, "before_flush")
-def _raise_terms_version(session: Session, _flush_context, _instances) -> None:
-    """Every change of a realm's tax settings, rates or discounts raises ``realms.terms_version``
-    in the same transaction, so whoever keeps a copy of the terms sees that it is stale."""
-    changed = [obj for obj in (*session.new, *session.deleted) if isinstance(obj, _TERMS_MODELS)]
-    changed += [obj for obj in session.dirty if isinstance(obj, _TERMS_MODELS) and session.is_modified(obj)]
-    if not changed:
-        return
-    from tenants import current_realm_id
-
-    from .realm import Realm
-
-    realm_ids = {obj.realm_id or current_realm_id() for obj in changed} - {None}
-    realms = Realm.__table__
-    session.connection().execute(update(realms).where(realms.c.id.in_(sorted(realm_ids)))
-                                 .values(terms_version=realms.c.terms_version + 1))
-    for realm_id in realm_ids:
-        held = session.identity_map.get(identity_key(Realm, realm_id))
-        if held is not None:
-            session.expire(held, ["terms_version"])
-    session.info[TERMS_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _terms_committed(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint released: the commit is still to come
-        session.info.pop(TERMS_CHANGED, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _terms_rolled_back(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(TERMS_CHANGED, None)

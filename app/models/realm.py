@@ -40,9 +40,9 @@ class Realm(Timestamped, db.Model):
     invoice_footer: Mapped[str | None] = mapped_column(Text)
     email_invoices: Mapped[bool] = mapped_column(Boolean, default=True)
     seller_tax_id: Mapped[str | None] = mapped_column(String(40))
-    # Raised with every change of the realm's tax settings, tax rates or discounts
-    # (models/billing_terms.py), so a cached copy of them can be checked for free.
-    terms_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Raised with every change of the realm's tax settings, tax rates, discounts or plans
+    # (models/settings_stamp.py), so a kept copy of them can be checked for free.
+    settings_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parent: Mapped[Realm | None] = relationship(remote_side=[id])

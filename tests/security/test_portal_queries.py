@@ -28,9 +28,10 @@ PLAN = {"code": "home", "name": "Home", "currency": "USD",
 # pools with their balances and the cost-centre path; balances, credit and open sessions; and
 # the next-invoice preview: unbilled usage summed with pending charges (it reuses the
 # period's pool draws). The request adds realm and user: 7. The realm's terms (tax settings,
-# tax rate, discounts) are read on the first view under a terms version only: 3 more.
+# tax rate, discounts) and the compiled plan versions are read on the first view under a
+# settings version only: 4 more.
 DASHBOARD_STATEMENTS = 5
-TERMS_STATEMENTS = 3
+SETTINGS_STATEMENTS = 4
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_dashboard_statements_do_not_grow_with_pools(db, subscriber):
     with realm_context(realm.id):
         create_pool(name="Own", scope="account", account_id=account_id, unit="MB", size=D(50), anchor=date(2020, 1, 1))
         db.session.commit()
-    assert _statements(db, realm.id, account_id) == DASHBOARD_STATEMENTS + TERMS_STATEMENTS
+    assert _statements(db, realm.id, account_id) == DASHBOARD_STATEMENTS + SETTINGS_STATEMENTS
     few = _statements(db, realm.id, account_id)
     assert few == DASHBOARD_STATEMENTS
     with realm_context(realm.id):
@@ -215,8 +216,8 @@ def test_every_table_in_every_dashboard_statement_is_filtered_by_the_realm(db, s
     with realm_context(realm_id):
         held = db.session.get(Realm, realm_id)
         account = db.session.scalar(select(Account).where(Account.id == account_id))
-        statements = _sql_of(db, lambda: dashboard(account))  # the first view: terms read too
-    assert held.id == realm_id and len(statements) == DASHBOARD_STATEMENTS + TERMS_STATEMENTS
+        statements = _sql_of(db, lambda: dashboard(account))  # the first view: settings read too
+    assert held.id == realm_id and len(statements) == DASHBOARD_STATEMENTS + SETTINGS_STATEMENTS
     for sql in statements:
         for table, alias in set(re.findall(r"(?:FROM|JOIN) (\w+)(?: AS (\w+))?", sql)):
             if table in scoped:

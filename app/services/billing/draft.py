@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
+    SETTINGS_CHANGED,
     Account,
     Charge,
     PlanVersion,
@@ -235,17 +236,43 @@ class ChunkData:
 
     def _load_versions(self) -> None:
         wanted = {s.plan_version_id for subs in self.subscriptions.values() for s in subs}
-        if not wanted:
-            return
-        # One statement (a chunk uses few versions, each with a handful of fees, bands and
-        # quotas): the self-care dashboard previews one account per page view.
-        versions = db.session.scalars(
-            select(PlanVersion).where(id_in(PlanVersion.id, sorted(wanted))).options(
-                joinedload(PlanVersion.plan), joinedload(PlanVersion.fees),
-                joinedload(PlanVersion.bands), joinedload(PlanVersion.quotas))
-        ).unique().all()
-        for version in versions:
-            self.versions[version.id] = _Version(version)
+        if wanted:
+            self.versions.update(read_versions(wanted))
+
+
+def read_versions(version_ids) -> dict[int, _Version]:
+    """The plan versions compiled, in one statement (a chunk uses few versions, each with a
+    handful of fees, bands and quotas)."""
+    versions = db.session.scalars(
+        select(PlanVersion).where(id_in(PlanVersion.id, sorted(version_ids))).options(
+            joinedload(PlanVersion.plan), joinedload(PlanVersion.fees),
+            joinedload(PlanVersion.bands), joinedload(PlanVersion.quotas))
+    ).unique().all()
+    return {version.id: _Version(version) for version in versions}
+
+
+# (realm id, realm created at, settings version, plan version id) -> the compiled version
+_KEPT: dict[tuple, _Version] = {}
+_KEPT_LIMIT = 4096
+
+
+def kept_versions(realm: Realm, version_ids) -> dict[int, _Version]:
+    """``read_versions`` for a page view, reading only the versions not kept under the realm's
+    current ``settings_version`` (raised by every change of a plan, models/settings_stamp.py;
+    the creation time tells a realm from a later one that got the same id). A transaction
+    that changed settings itself reads afresh and keeps nothing."""
+    changed_here = db.session.info.get(SETTINGS_CHANGED)
+    stamp = (realm.id, realm.created_at, realm.settings_version)
+    found = {} if changed_here else {i: _KEPT[(*stamp, i)] for i in version_ids if (*stamp, i) in _KEPT}
+    missing = set(version_ids) - set(found)
+    if missing:
+        read = read_versions(missing)
+        found.update(read)
+        if not changed_here:
+            if len(_KEPT) + len(read) > _KEPT_LIMIT:
+                _KEPT.clear()
+            _KEPT.update({(*stamp, i): version for i, version in read.items()})
+    return found
 
 
 def draft_invoices(account_ids: list[int], period: Period, *, realm: Realm | None = None,

@@ -2,9 +2,9 @@
 
 ``preview_invoice`` (run.py) drafts one account the way a billing run drafts a chunk:
 twelve statements, each usage record fetched one by one. A page that already holds the
-account with its subscriptions and their plan versions (``usage.summary._load_plans``,
-one joined statement) needs only what it does not hold: this module reads the account's
-unbilled usage *summed per bucket and unit* (one row per unit and month instead of one per
+account with its subscriptions and their compiled plan versions (``usage.summary._load_plans``:
+one statement, the versions kept under the realm's settings stamp) needs only what it does
+not hold: this module reads the account's unbilled usage *summed per bucket and unit* (one row per unit and month instead of one per
 record), its pool draws and pending charges, and the realm's terms, then runs the very same
 ``draft._draft_one`` on them. Same inputs, same code: the lines and total equal
 ``preview_invoice``'s (tests/selfcare/test_dashboard_preview.py compares them across fees,
@@ -33,7 +33,6 @@ from .draft import (
     InvoiceDraft,
     SubscriptionRow,
     _draft_one,
-    _Version,
     local_midnight,
     local_today,
     month_period,
@@ -52,7 +51,7 @@ def account_preview(account: Account, *, on: date | None = None, draws=None) -> 
     (``usage.summary.pool_draws``): used when that period is this month, else read again."""
     from ..usage.summary import _load_plans
 
-    _load_plans(account)
+    versions = _load_plans(account)
     realm = db.session.get(Realm, require_realm_id())
     period = month_period(on or local_today(realm))
     data = ChunkData.__new__(ChunkData)  # filled here instead of by its bulk loaders
@@ -67,8 +66,7 @@ def account_preview(account: Account, *, on: date | None = None, draws=None) -> 
                 subscription.id, subscription.account_id, subscription.plan_version_id, subscription.status,
                 subscription.kind, subscription.starts_on, subscription.ends_on, subscription.anchor_on,
                 subscription.fees_from, subscription.previous_id))
-            if subscription.plan_version_id not in data.versions:
-                data.versions[subscription.plan_version_id] = _Version(subscription.plan_version)
+            data.versions[subscription.plan_version_id] = versions[subscription.plan_version_id]
     _load_usage_and_charges(data, account.id)
     if not data.subscriptions and not data.charges:
         return None  # what _draft_one answers, without reading pools or terms

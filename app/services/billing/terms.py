@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Account, BuyerTaxProfile, Discount, Realm, TaxRate, TaxSettings
-from app.models.billing_terms import TERMS_CHANGED
+from app.models.settings_stamp import SETTINGS_CHANGED
 from app.rating.money import quantize_money
 
 ZERO = Decimal(0)
@@ -123,7 +123,7 @@ def _discounts_query():
             .order_by(Discount.id))
 
 
-# (realm id, realm created at, terms version, period start, period end) -> the realm's part of
+# (realm id, realm created at, settings version, period start, period end) -> the realm's part of
 # the terms. The creation time tells a realm from a later one given the same id (SQLite may
 # reuse the ids of deleted rows), whose stamp starts again at 0.
 _KEPT: dict[tuple, RealmTerms] = {}
@@ -132,12 +132,12 @@ _KEPT_LIMIT = 4096
 
 def account_terms(account: Account, realm: Realm, period) -> RealmTerms:
     """``load_terms([account.id], period)`` for a page view, without reading the realm's part
-    again while ``realm.terms_version`` (read with the realm on every request) is the one it
+    again while ``realm.settings_version`` (read with the realm on every request) is the one it
     was read under: the stamp changes in the transaction that changes the terms
-    (models/billing_terms.py), so a copy is never used after a change has committed. A
-    transaction that changed terms itself reads them afresh and keeps nothing."""
-    changed_here = db.session.info.get(TERMS_CHANGED)
-    key = (realm.id, realm.created_at, realm.terms_version, period.start, period.end)
+    (models/settings_stamp.py), so a copy is never used after a change has committed. A
+    transaction that changed settings itself reads them afresh and keeps nothing."""
+    changed_here = db.session.info.get(SETTINGS_CHANGED)
+    key = (realm.id, realm.created_at, realm.settings_version, period.start, period.end)
     shared = None if changed_here else _KEPT.get(key)
     if shared is None:
         shared = _realm_terms(period)

@@ -19,25 +19,23 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
     Account,
     CostCentre,
-    PlanVersion,
     QuotaBalance,
     QuotaDraw,
     QuotaPool,
+    Realm,
     Subscription,
     UsageRecord,
 )
 from app.rating.proration import Period, period_containing
-from app.rating.quote import compile_plan, rate_usage
+from app.rating.quote import rate_usage
 from app.rating.units import lookup
-
-from ..plans import spec_of
+from tenants import require_realm_id
 
 MB = Decimal(10) ** 6
 
@@ -56,6 +54,7 @@ class UsageSummary:
     # (unit, quantity) of the pool draws in the period's balances, for a caller that needs
     # them again (the dashboard's next-invoice preview of the same period); None: not read.
     draws: list[tuple[str, Decimal]] | None = None
+    plan_name: str | None = None  # of the current subscription
 
 
 def current_subscription(account: Account, day: date) -> Subscription | None:
@@ -66,25 +65,25 @@ def current_subscription(account: Account, day: date) -> Subscription | None:
     return None
 
 
-def _load_plans(account: Account) -> None:
-    """The account's subscriptions with their plan versions, plans, fees, bands and quotas
-    in one statement (instead of a lazy load per object on the self-care hot path)."""
-    if "subscriptions" in account.__dict__:
-        return
-    subscriptions = db.session.scalars(_plans_query(), {"account_id": account.id}).unique().all()
-    set_committed_value(account, "subscriptions", list(subscriptions))
+def _load_plans(account: Account) -> dict:
+    """The account's subscriptions (one statement, ordered by id) and the compiled plan
+    versions they use (``billing.draft._Version`` by id), kept between page views under the
+    realm's settings stamp: a version is read once per process and change of plans."""
+    from ..billing.draft import kept_versions
+
+    if "subscriptions" not in account.__dict__:
+        subscriptions = db.session.scalars(_subscriptions_query(), {"account_id": account.id}).all()
+        set_committed_value(account, "subscriptions", list(subscriptions))
+    realm = db.session.get(Realm, require_realm_id())  # the request's own (g.realm): no statement
+    return kept_versions(realm, {s.plan_version_id for s in account.subscriptions})
 
 
 # The hot path's statements are built once (with bound parameters) instead of per page view:
 # building a statement cost about as much CPU as running it. The realm filter is still added
 # to every execution by the scoping hook.
 @cache
-def _plans_query():
-    return (select(Subscription).where(Subscription.account_id == bindparam("account_id"))
-            .order_by(Subscription.id)
-            .options(joinedload(Subscription.plan_version).options(
-                joinedload(PlanVersion.plan), joinedload(PlanVersion.fees), joinedload(PlanVersion.bands),
-                joinedload(PlanVersion.quotas))))
+def _subscriptions_query():
+    return select(Subscription).where(Subscription.account_id == bindparam("account_id")).order_by(Subscription.id)
 
 
 @cache
@@ -112,7 +111,7 @@ def _daily_query(with_draws: bool):
 
 def usage_summary(account: Account, *, today: date | None = None) -> UsageSummary:
     today = today or datetime.now(UTC).date()
-    _load_plans(account)
+    versions = _load_plans(account)
     subscription = current_subscription(account, today)
     anchor = subscription.starts_on.replace(day=min(subscription.anchor_day, 28)) if subscription else date(today.year, 1, 1)
     period = period_containing(anchor, "monthly", today)
@@ -142,7 +141,9 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
         # Pools drew their share as the usage arrived; the plan rates what they left.
         summary.draws = draws
         pooled = summary.pooled = _absorbed(draws)
-        compiled = compile_plan(spec_of(subscription.plan_version))
+        version = versions[subscription.plan_version_id]
+        compiled = version.compiled
+        summary.plan_name = version.name
         summary.currency = compiled.currency
         summary.lines = rate_usage(compiled, {
             "MB": max(Decimal(0), summary.traffic_mb - pooled.get("MB", Decimal(0))),

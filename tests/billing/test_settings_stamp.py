@@ -1,6 +1,6 @@
-"""The realm's terms stamp (``realms.terms_version``) and the page view's kept copy of the
-terms (``billing.terms.account_terms``): every change of tax settings, rates or discounts
-raises the stamp in its own transaction; a copy is used only under the stamp it was read
+"""The realm's settings stamp (``realms.settings_version``) and the page view's kept copies of
+the terms (``billing.terms.account_terms``) and compiled plans (``billing.draft.kept_versions``):
+every change of tax settings, rates, discounts or plans raises the stamp in its own transaction; a copy is used only under the stamp it was read
 under, so a change committed anywhere shows on the next page, and a change rolled back never
 leaves its terms behind."""
 
@@ -14,7 +14,12 @@ from sqlalchemy import event, select
 
 from app.models import Account, Discount, Realm
 from app.rating.proration import Period
-from app.services.billing.taxes import add_discount, add_tax_rate, deactivate_discount, update_tax_settings
+from app.services.billing.taxes import (
+    add_discount,
+    add_tax_rate,
+    deactivate_discount,
+    update_tax_settings,
+)
 from app.services.billing.terms import account_terms, load_terms
 from tenants import realm_context
 
@@ -22,7 +27,7 @@ PERIOD = Period(date(2026, 12, 1), date(2027, 1, 1))
 
 
 def _version(db, realm_id: int) -> int:
-    return db.session.execute(select(Realm.terms_version).where(Realm.id == realm_id)).scalar_one()
+    return db.session.execute(select(Realm.settings_version).where(Realm.id == realm_id)).scalar_one()
 
 
 def _view(db, realm_id: int, account_id: int):
@@ -118,3 +123,34 @@ def test_a_change_rolled_back_leaves_no_copy_behind(db, buyer):
         savepoint.rollback()
         after, statements = _view(db, realm_id, account_id)
         assert after.tax_rate is None and after == before
+
+
+def test_kept_plan_versions_follow_a_plan_change(db, buyer):
+    """A plan renamed, or changed into a new version, shows on the next page: the change
+    raised the stamp, so the compiled version kept under the old one is not used."""
+    from app.services.billing.draft import kept_versions
+    from app.services.plans import save_plan, spec_from_mapping
+
+    realm_id, _ = buyer
+    plan = {"code": "home", "name": "Home", "currency": "USD",
+            "fees": [{"kind": "recurring", "period": "monthly", "amount": "20.00"}]}
+    with realm_context(realm_id):
+        version_id = save_plan(spec_from_mapping(plan, source="test"), effective_from=date(2026, 1, 1)).latest_version.id
+        db.session.commit()
+
+        def view():
+            db.session.expunge_all()
+            return kept_versions(db.session.get(Realm, realm_id), {version_id})[version_id]
+
+        first = view()
+        assert first.name == "Home" and view() is first          # kept
+        before = _version(db, realm_id)
+        save_plan(spec_from_mapping({**plan, "name": "Home Plus"}, source="test"), effective_from=date(2026, 1, 1))
+        db.session.commit()
+        assert _version(db, realm_id) == before + 1
+        renamed = view()
+        assert renamed.name == "Home Plus" and renamed is not first
+        save_plan(spec_from_mapping({**plan, "fees": [{"kind": "recurring", "period": "monthly", "amount": "25.00"}]},
+                                    source="test"), effective_from=date(2026, 1, 1))
+        db.session.commit()
+        assert view().fees[0][1] == D("25.00")                   # the unused version, edited in place
