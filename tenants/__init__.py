@@ -7,9 +7,11 @@ from .context import (
     realm_context,
     require_realm_id,
 )
+from .lean import UnscopedRead, realm_filter, run_in_realm
 from .scoping import CrossRealmWrite, RealmScoped, install_scoping
 
 __all__ = [
     "CrossRealmWrite", "RealmContextRequired", "RealmScoped", "all_realms",
-    "current_realm_id", "install_scoping", "realm_context", "require_realm_id",
+    "UnscopedRead", "current_realm_id", "install_scoping", "realm_context", "realm_filter", "require_realm_id",
+    "run_in_realm",
 ]

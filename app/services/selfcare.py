@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 from app.models import Account, Invoice, Payment, Plan, RadiusSession, Subscription
+from tenants import realm_filter
 
 from .errors import FieldErrors, Invalid, NotFound
 
@@ -71,7 +72,7 @@ def dashboard(account: Account, *, today: date | None = None) -> Dashboard:
 def _open_sessions():
     """The account's sessions still open (built once; ``account_id`` is bound per view)."""
     return select(func.count(RadiusSession.id)).where(RadiusSession.account_id == bindparam("account_id"),
-                                                      RadiusSession.stopped_at.is_(None))
+                                                      RadiusSession.stopped_at.is_(None), realm_filter(RadiusSession))
 
 
 # ------------------------------------------------------------------ sessions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -97,7 +97,31 @@ def preview_colours_valid(primary: str, secondary: str) -> bool:
     return bool(COLOUR.match(primary or "") and COLOUR.match(secondary or ""))
 
 
+# Page links by (script root, endpoint, arguments): the app has no URL defaults, host or
+# subdomain rules, so a relative link is the same on every request; a page builds about twenty.
+_LINKS: dict[tuple, str] = {}
+_LINKS_LIMIT = 20_000
+
+
+def page_url_for(endpoint: str, **values) -> str:
+    """``url_for`` for templates, building each relative link once per process."""
+    if endpoint.startswith(".") or any(name.startswith("_") for name in values):
+        return url_for(endpoint, **values)  # relative to the blueprint, external, anchored...
+    try:
+        key = (request.script_root, endpoint, *sorted(values.items()))
+        link = _LINKS.get(key)
+    except TypeError:  # an unhashable argument (a list of values)
+        return url_for(endpoint, **values)
+    if link is None:
+        if len(_LINKS) >= _LINKS_LIMIT:
+            _LINKS.clear()
+        link = _LINKS[key] = url_for(endpoint, **values)
+    return link
+
+
 def init_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["url_for"] = page_url_for
+
     @app.context_processor
     def _helpers():
         realm = g.get("realm")

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models import RadiusSession
 from app.services.payments.core import record_payment, refund_payment
 from app.services.payments.ledger import account_position, credit_balance, open_invoices
-from tenants import realm_context
+from tenants import UnscopedRead, realm_context, realm_filter
 
 
 def _expected(account_id):
@@ -25,7 +26,7 @@ def _expected(account_id):
 
 def _check(db, account_id, sessions):
     position = account_position(account_id, counting=select(func.count(RadiusSession.id)).where(
-        RadiusSession.account_id == account_id, RadiusSession.stopped_at.is_(None)))
+        RadiusSession.account_id == account_id, RadiusSession.stopped_at.is_(None), realm_filter(RadiusSession)))
     balance, count, credit = _expected(account_id)
     assert (position.open_balance, position.open_invoices, position.credit, position.counted) == (
         balance, count, credit, sessions)
@@ -74,7 +75,10 @@ def test_position_sql_is_scoped_to_the_realm_in_every_part(db, portal):
         event.listen(connection, "before_cursor_execute", keep)
         try:
             account_position(portal.id, counting=select(func.count(RadiusSession.id)).where(
-                RadiusSession.account_id == portal.id))
+                RadiusSession.account_id == portal.id, realm_filter(RadiusSession)))
+            with pytest.raises(UnscopedRead):  # a part without the filter is refused before it runs
+                account_position(portal.id, counting=select(func.count(RadiusSession.id)).where(
+                    RadiusSession.account_id == portal.id))
         finally:
             event.remove(connection, "before_cursor_execute", keep)
     (sql,) = seen

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, case, cast, func, literal, literal_column, nul
 from app.extensions import db
 from app.models import Account, Charge, Realm, UsageRecord
 from app.rating.units import lookup
-from tenants import require_realm_id
+from tenants import realm_filter, require_realm_id, run_in_realm
 
 from ..collections import bills_suspended_accounts
 from .draft import (
@@ -93,7 +93,7 @@ def _load_usage_and_charges(data: ChunkData, account_id: int) -> None:
     start = local_midnight(data.period.start, data.zone)
     end = local_midnight(data.period.end, data.zone)
     figures = []
-    for row in db.session.execute(_usage_and_charges_query(), {
+    for row in run_in_realm(db.session, _usage_and_charges_query(), {
             "account_id": account_id, "start": start, "end": end, "charged_by": data.period.end}):
         if row.source == "charge":
             data.charges[account_id].append((row.charge_id, row.charge_kind, row.description, row.charge_quantity,
@@ -127,7 +127,7 @@ def _add_draws(data: ChunkData, account_id: int, draws) -> None:
 
 
 # Built once with bound parameters (building a statement cost about as much CPU as running
-# it); the scoping hook still adds the realm filter to every execution.
+# it); a lean read (tenants/lean.py): every realm table carries ``realm_filter``.
 @cache
 def _usage_and_charges_query():
     late = case((UsageRecord.event_time < bindparam("start"), 1), else_=0)
@@ -149,13 +149,13 @@ def _usage_and_charges_query():
                     typed_null(Charge.unit, "charge_unit"), typed_null(Charge.unit_price, "unit_price"),
                     typed_null(Charge.amount, "amount"), typed_null(Charge.charge_on, "charge_on"))
              .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.invoice_id.is_(None),
-                    UsageRecord.event_time < bindparam("end"))
+                    UsageRecord.event_time < bindparam("end"), realm_filter(UsageRecord))
              .group_by(late, UsageRecord.unit))
     charges = (select(literal("charge"), null(), null(), null(), null(), null(), null(), null(), null(),
                       Charge.id, Charge.kind, Charge.description, Charge.quantity, Charge.unit, Charge.unit_price,
                       Charge.amount, Charge.charge_on)
                .where(Charge.account_id == bindparam("account_id"), Charge.status == "pending",
-                      Charge.charge_on < bindparam("charged_by")))
+                      Charge.charge_on < bindparam("charged_by"), realm_filter(Charge)))
     # Charges in the order ChunkData loads them (by day due, then id).
     return union_all(usage, charges).order_by(literal_column("source"), literal_column("charge_on"),
                                               literal_column("charge_id"))

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from app.extensions import db
 from app.models import Account, Invoice, Payment, PaymentAllocation
+from tenants import realm_filter, run_in_realm
 
 ZERO = Decimal(0)
 SETTLED = ("succeeded", "partially_refunded", "refunded")
@@ -134,8 +135,8 @@ def account_position(account_id: int, *, counting=None) -> Position:
     one integer (e.g. the account's open sessions; it may use the bound parameter
     ``account_id``), rides along in the same round trip and comes back as ``counted``."""
     position = Position()
-    for kind, currency, amount, less, allocated_sum, _issued, _received, _id, counted in db.session.execute(
-            _position_query(counting), {"account_id": account_id}):
+    for kind, currency, amount, less, allocated_sum, _issued, _received, _id, counted in run_in_realm(
+            db.session, _position_query(counting), {"account_id": account_id}):
         if kind == "due":
             due = amount - (less or ZERO)
             if due > 0:
@@ -152,12 +153,13 @@ def account_position(account_id: int, *, counting=None) -> Position:
 
 @lru_cache(maxsize=32)
 def _position_query(counting):
-    """Built once per ``counting`` statement (building it cost as much CPU as running it)."""
+    """Built once per ``counting`` statement (building it cost as much CPU as running it). A
+    lean read (tenants/lean.py): every realm table carries ``realm_filter``, ``counting`` too."""
     account_id = bindparam("account_id")
-    paid = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.invoice_id == Invoice.id)
-            .scalar_subquery())
-    allocated = (select(func.sum(PaymentAllocation.amount)).where(PaymentAllocation.payment_id == Payment.id)
-                 .scalar_subquery())
+    paid = (select(func.sum(PaymentAllocation.amount))
+            .where(PaymentAllocation.invoice_id == Invoice.id, realm_filter(PaymentAllocation)).scalar_subquery())
+    allocated = (select(func.sum(PaymentAllocation.amount))
+                 .where(PaymentAllocation.payment_id == Payment.id, realm_filter(PaymentAllocation)).scalar_subquery())
     money = Invoice.__table__.c.total.type
     parts = [
         select(literal("due").label("kind"), Invoice.currency.label("currency"), Invoice.total.label("amount"),
@@ -166,10 +168,10 @@ def _position_query(counting):
                type_coerce(null(), Payment.__table__.c.received_at.type).label("received"),
                Invoice.id.label("id"), cast(null(), Integer).label("counted"))
         .where(Invoice.account_id == account_id, Invoice.status == "finalized", Invoice.kind == "invoice",
-               Invoice.total > 0),
+               Invoice.total > 0, realm_filter(Invoice)),
         select(literal("credit"), Payment.currency, Payment.amount, Payment.refunded_amount, allocated, null(),
                Payment.received_at, Payment.id, null())
-        .where(Payment.account_id == account_id, Payment.status.in_(SETTLED)),
+        .where(Payment.account_id == account_id, Payment.status.in_(SETTLED), realm_filter(Payment)),
     ]
     if counting is not None:
         parts.append(select(literal("count"), null(), null(), null(), null(), null(), null(), null(),

@@ -35,7 +35,7 @@ from app.models import (
 from app.rating.proration import Period, period_containing
 from app.rating.quote import rate_usage
 from app.rating.units import lookup
-from tenants import require_realm_id
+from tenants import realm_filter, require_realm_id, run_in_realm
 
 MB = Decimal(10) ** 6
 
@@ -89,7 +89,8 @@ def _subscriptions_query():
 @cache
 def _daily_query(with_draws: bool):
     """Usage per day of the period; with ``with_draws`` the period's pool draws ride along in
-    the same statement (rows of kind "draw": unit and quantity)."""
+    the same statement (rows of kind "draw": unit and quantity). A lean read (tenants/lean.py):
+    every realm table carries ``realm_filter``."""
     day_column = func.date(UsageRecord.event_time)
     days = (select(literal("day").label("kind"), day_column.label("day"),
                    func.sum(UsageRecord.bytes_in + UsageRecord.bytes_out).label("octets"),
@@ -97,14 +98,14 @@ def _daily_query(with_draws: bool):
                    cast(null(), QuotaPool.unit.type).label("unit"),
                    cast(null(), QuotaDraw.quantity.type).label("quantity"))
             .where(UsageRecord.account_id == bindparam("account_id"), UsageRecord.event_time >= bindparam("start"),
-                   UsageRecord.event_time < bindparam("end"))
+                   UsageRecord.event_time < bindparam("end"), realm_filter(UsageRecord))
             .group_by(day_column))
     if not with_draws:
         return days.order_by(day_column)
     draws = (select(literal("draw"), null(), null(), null(), null(), QuotaPool.unit, QuotaDraw.quantity)
-             .join(QuotaBalance, QuotaBalance.id == QuotaDraw.balance_id)
-             .join(QuotaPool, QuotaPool.id == QuotaBalance.pool_id)
-             .where(QuotaDraw.account_id == bindparam("account_id"),
+             .join(QuotaBalance, (QuotaBalance.id == QuotaDraw.balance_id) & realm_filter(QuotaBalance))
+             .join(QuotaPool, (QuotaPool.id == QuotaBalance.pool_id) & realm_filter(QuotaPool))
+             .where(QuotaDraw.account_id == bindparam("account_id"), realm_filter(QuotaDraw),
                     QuotaBalance.period_start >= bindparam("first"), QuotaBalance.period_start < bindparam("last")))
     return union_all(days, draws).order_by(literal_column("kind"), literal_column("day"))
 
@@ -118,7 +119,7 @@ def usage_summary(account: Account, *, today: date | None = None) -> UsageSummar
     summary = UsageSummary(period=period, currency=None)
     start = datetime.combine(period.start, time(), tzinfo=UTC)
     end = datetime.combine(period.end, time(), tzinfo=UTC)
-    rows = db.session.execute(_daily_query(subscription is not None), {
+    rows = run_in_realm(db.session, _daily_query(subscription is not None), {
         "account_id": account.id, "start": start, "end": end, "first": period.start, "last": period.end}).all()
     by_day = {}
     draws = []
@@ -190,7 +191,7 @@ def _pools(account: Account, today: date) -> list[tuple[str, str, Decimal, Decim
     pools: dict[int, tuple] = {}
     balances: dict[int, list] = {}
     query = _pools_query(bool(account.cost_centre_id))
-    for pool in db.session.execute(query, {
+    for pool in run_in_realm(db.session, query, {
             "account_id": account.id, "centre_id": account.cost_centre_id, "today": today}):
         pools.setdefault(pool.id, pool)  # (the pool's columns repeat on each of its balances)
         if pool.period_start is not None:
@@ -214,6 +215,8 @@ def _pools(account: Account, today: date) -> list[tuple[str, str, Decimal, Decim
 
 @cache
 def _pools_query(in_centre: bool):
+    """A lean read (tenants/lean.py): every realm table carries ``realm_filter`` (the balances'
+    in their outer join's condition)."""
     reach = (QuotaPool.account_id == bindparam("account_id")) | (QuotaPool.scope == "realm")
     if in_centre:
         reach = reach | QuotaPool.cost_centre_id.in_(select(_centre_path().c.id))
@@ -222,14 +225,15 @@ def _pools_query(in_centre: bool):
                    QuotaPool.carry_over, QuotaPool.carry_cap, QuotaBalance.period_start, QuotaBalance.opening,
                    QuotaBalance.topped_up, QuotaBalance.used)
             .outerjoin(QuotaBalance, (QuotaBalance.pool_id == QuotaPool.id)
-                       & (QuotaBalance.period_start <= bindparam("today")))
-            .where(reach)
+                       & (QuotaBalance.period_start <= bindparam("today")) & realm_filter(QuotaBalance))
+            .where(reach, realm_filter(QuotaPool))
             .order_by(QuotaPool.id, QuotaBalance.period_start.desc()))
 
 
 def _centre_path():
     """The ids of a cost centre (parameter ``centre_id``) and its ancestors as a recursive
     CTE (not a lazy load per level); UNION, not UNION ALL, so even a cycle ends."""
-    path = select(CostCentre.id, CostCentre.parent_id).where(CostCentre.id == bindparam("centre_id")).cte(
-        "centre_path", recursive=True)
-    return path.union(select(CostCentre.id, CostCentre.parent_id).join(path, CostCentre.id == path.c.parent_id))
+    path = (select(CostCentre.id, CostCentre.parent_id)
+            .where(CostCentre.id == bindparam("centre_id"), realm_filter(CostCentre)).cte("centre_path", recursive=True))
+    return path.union(select(CostCentre.id, CostCentre.parent_id).join(path, CostCentre.id == path.c.parent_id)
+                      .where(realm_filter(CostCentre)))
