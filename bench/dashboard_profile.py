@@ -137,8 +137,11 @@ def _signed_in_environ(app, host: str, username: str, password: str) -> dict:
     if answer.status_code != 303:
         raise RuntimeError(f"sign-in answered {answer.status_code}")
     cookies = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
-    return EnvironBuilder(path="/", base_url=base, headers={"Cookie": cookies,
-                                                            "Accept-Language": "en"}).get_environ()
+    # The test client's own address and User-Agent, as a browser keeps its own: with others
+    # Flask-Login's session protection would mark the session not fresh and send a new cookie
+    # on every view.
+    return EnvironBuilder(path="/", base_url=base, environ_base=dict(client.environ_base),
+                          headers={"Cookie": cookies, "Accept-Language": "en"}).get_environ()
 
 
 def _view(app, environ: dict) -> tuple[str, bytes]:

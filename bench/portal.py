@@ -242,8 +242,10 @@ def main(argv=None) -> None:
                       flush=True)
                 database = url.rsplit("/", 1)[1]
                 raw_sessions = {
-                    "subscriber": [rawclient.Session(realm.host, s.cookies.get_dict()) for s in subscribers],
-                    "staff": [rawclient.Session(realm.host, s.cookies.get_dict()) for s in staff]}
+                    "subscriber": [rawclient.Session(realm.host, s.cookies.get_dict(), s.headers["User-Agent"])
+                                   for s in subscribers],
+                    "staff": [rawclient.Session(realm.host, s.cookies.get_dict(), s.headers["User-Agent"])
+                              for s in staff]}
                 for rate in rates:
                     cpu_before = cpu_seconds(server.pid, database)
                     client_before = time.process_time()

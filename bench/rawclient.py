@@ -18,11 +18,15 @@ from urllib.parse import urlsplit
 
 
 class Session:
-    """One signed-in client: its cookies and its kept-alive connection."""
+    """One signed-in client: its cookies and its kept-alive connection. ``user_agent`` must be
+    the one it signed in with, as a browser's: Flask-Login's session protection ties the
+    session to address and agent, and marks a session seen with another agent as not fresh
+    (a new session cookie on every answer to a client that keeps sending the old one)."""
 
-    def __init__(self, host_header: str, cookies: dict[str, str]) -> None:
+    def __init__(self, host_header: str, cookies: dict[str, str], user_agent: str) -> None:
         cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        self.head = f"Host: {host_header}\r\nCookie: {cookie}\r\nAccept: text/html\r\n\r\n".encode()
+        self.head = (f"Host: {host_header}\r\nUser-Agent: {user_agent}\r\nCookie: {cookie}\r\n"
+                     f"Accept: text/html\r\n\r\n").encode()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 

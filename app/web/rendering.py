@@ -13,7 +13,15 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 from flask_babel import get_translations
-from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, TemplateNotFound
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    TemplateNotFound,
+    pass_eval_context,
+)
+from markupsafe import Markup
 
 from .htmx import wants_fragment
 
@@ -84,3 +92,15 @@ def install_page_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _current_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals["_"] = page_gettext
+
+
+@pass_eval_context
+def page_gettext(eval_ctx, string: str, **variables) -> str:
+    """``_()`` in templates, as Jinja's new-style gettext does it (the translation marked safe
+    under autoescape, then ``%`` with the variables, which escapes them), in one call instead
+    of three context-resolving ones: a page calls it dozens of times."""
+    text = _current_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704 - our own message catalogue, as Jinja's gettext does
+    return text % variables
