@@ -104,7 +104,9 @@ def _realm_of(state: ORMExecuteState) -> int | None:
 
 @event.listens_for(RealmScoped, "load", propagate=True)
 def _remember_realm(target, _context) -> None:
-    target.__dict__[_LOADED_IN] = target.realm_id
+    values = target.__dict__
+    if values.get("realm_id") is not None:  # (not loaded: a query with load_only, say)
+        values[_LOADED_IN] = values["realm_id"]
 
 
 def _stamp_new_rows(session: Session, flush_context, instances) -> None:
