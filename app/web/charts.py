@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 WIDTH, HEIGHT, BASELINE = 640, 180, 150
 
 
-def bar_chart(pairs, *, max_bars: int = 40) -> dict:
+class Bar(NamedTuple):
+    x: float
+    width: float
+    y: float
+    height: float
+    label: str
+    value: Decimal
+    show_label: bool
+
+
+class BarChart(NamedTuple):
+    bars: list[Bar]
+    width: int
+    height: int
+    baseline: int
+
+
+# Named tuples, not dicts: the template reads ``bar.x``, which Jinja tries as an attribute
+# first (on a dict that raises and catches an AttributeError per field and bar).
+def bar_chart(pairs, *, max_bars: int = 40) -> BarChart:
     """Bars for ``[(label, value), ...]``: the largest value spans the chart's height."""
     pairs = [(str(label), Decimal(str(value or 0))) for label, value in pairs][:max_bars]
     if not pairs:
-        return {"bars": [], "width": WIDTH, "height": HEIGHT, "baseline": BASELINE}
+        return BarChart([], WIDTH, HEIGHT, BASELINE)
     top = max((value for _, value in pairs), default=Decimal(0))
     step = WIDTH / len(pairs)
     bar_width = max(2.0, step * 0.7)
     bars = []
     for index, (label, value) in enumerate(pairs):
         height = float(value / top) * (BASELINE - 10) if top > 0 and value > 0 else 0.0
-        bars.append({"x": round(index * step + (step - bar_width) / 2, 1), "width": round(bar_width, 1),
-                     "y": round(BASELINE - height, 1), "height": round(height, 1),
-                     "label": label, "value": value, "show_label": len(pairs) <= 12})
-    return {"bars": bars, "width": WIDTH, "height": HEIGHT, "baseline": BASELINE}
+        bars.append(Bar(round(index * step + (step - bar_width) / 2, 1), round(bar_width, 1),
+                        round(BASELINE - height, 1), round(height, 1), label, value, len(pairs) <= 12))
+    return BarChart(bars, WIDTH, HEIGHT, BASELINE)

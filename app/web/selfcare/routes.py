@@ -5,6 +5,7 @@ imported at the end of this file)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from flask import Blueprint, current_app, request
 from flask_babel import lazy_gettext as _l
@@ -66,7 +67,29 @@ def day_texts(days) -> list[str]:
 DAY_TEXTS_LIMIT = 20_000
 
 
-def daily_charts(summary) -> list[dict]:
+class DayBar(NamedTuple):
+    day: object
+    value: Decimal
+    x: int
+    height: Decimal
+    y: Decimal
+    label: int | None      # the day of the month under every fifth bar
+    day_text: str
+    value_text: str
+
+
+class DailyChart(NamedTuple):
+    id: str
+    unit: str
+    label: str
+    bars: list[DayBar]
+    width: int
+    peak: Decimal
+
+
+# Named tuples, not dicts: the template reads ``bar.x``, which Jinja tries as an attribute
+# first (on a dict that raises and catches an AttributeError per field and bar).
+def daily_charts(summary) -> list[DailyChart]:
     """One bar chart per unit (traffic in MB, connected time in hours) of the period so far;
     every bar carries its day and value as shown (formatted once, used by the bar's title
     and the table row alike)."""
@@ -80,13 +103,11 @@ def daily_charts(summary) -> list[dict]:
         bars = []
         for position, (day, value) in enumerate(points):
             height = (Decimal(value) / peak * 90).quantize(Decimal("0.1")) if peak else Decimal(0)
-            bars.append({"day": day, "value": value, "x": position * 10 + 1, "height": height,
-                         "y": Decimal(95) - height, "label": day.day if position % 5 == 0 else None,
-                         "day_text": texts[position], "value_text": dec(value, 2)})
+            bars.append(DayBar(day, value, position * 10 + 1, height, Decimal(95) - height,
+                               day.day if position % 5 == 0 else None, texts[position], dec(value, 2)))
         # The whole period's width, so a few days in the bars stay narrow.
         days = max((summary.period.end - summary.period.start).days, len(points), 1)
-        charts.append({"id": f"chart-{unit.lower()}", "unit": unit, "label": str(label), "bars": bars,
-                       "width": days * 10, "peak": peak})
+        charts.append(DailyChart(f"chart-{unit.lower()}", unit, str(label), bars, days * 10, peak))
     return charts
 
 
