@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -105,8 +105,8 @@ _LINKS_LIMIT = 20_000
 
 def page_url_for(endpoint: str, **values) -> str:
     """``url_for`` for templates, building each relative link once per process."""
-    if endpoint.startswith(".") or any(name.startswith("_") for name in values):
-        return url_for(endpoint, **values)  # relative to the blueprint, external, anchored...
+    if endpoint.startswith(".") or any(name.startswith("_") for name in values) or not has_request_context():
+        return url_for(endpoint, **values)  # relative to the blueprint, external, anchored, in a job...
     try:
         key = (request.script_root, endpoint, *sorted(values.items()))
         link = _LINKS.get(key)
