@@ -51,3 +51,27 @@ def _settings_committed(session: Session) -> None:
 def _settings_rolled_back(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(SETTINGS_CHANGED, None)
+
+
+class KeptSettings:
+    """Copies of realms' settings kept per process under their stamp: a copy is found only
+    while the realm's ``settings_version`` (read with the realm on every request) is the one
+    it was kept under, and a transaction that changed settings itself finds and keeps
+    nothing. The realm's creation time is in the key too: it tells a realm from a later one
+    given the same id (SQLite may reuse the ids of deleted rows), whose stamp starts again at 0."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._kept: dict[tuple, object] = {}
+        self._limit = limit
+
+    def find(self, session: Session, realm: Realm, key: tuple):
+        if session.info.get(SETTINGS_CHANGED):
+            return None
+        return self._kept.get((realm.id, realm.created_at, realm.settings_version, *key))
+
+    def keep(self, session: Session, realm: Realm, key: tuple, value):
+        if not session.info.get(SETTINGS_CHANGED):
+            if len(self._kept) >= self._limit:
+                self._kept.clear()
+            self._kept[(realm.id, realm.created_at, realm.settings_version, *key)] = value
+        return value

@@ -31,7 +31,6 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
-    SETTINGS_CHANGED,
     Account,
     Charge,
     PlanVersion,
@@ -42,6 +41,7 @@ from app.models import (
     Subscription,
     UsageRecord,
 )
+from app.models.settings_stamp import KeptSettings
 from app.rating.money import quantize_money
 from app.rating.proration import Period, add_months, period_containing, prorate
 from app.rating.quote import QuotaLine, compile_plan, rate_usage
@@ -251,27 +251,17 @@ def read_versions(version_ids) -> dict[int, _Version]:
     return {version.id: _Version(version) for version in versions}
 
 
-# (realm id, realm created at, settings version, plan version id) -> the compiled version
-_KEPT: dict[tuple, _Version] = {}
-_KEPT_LIMIT = 4096
+_KEPT = KeptSettings()  # (plan version id,) -> the compiled version
 
 
 def kept_versions(realm: Realm, version_ids) -> dict[int, _Version]:
     """``read_versions`` for a page view, reading only the versions not kept under the realm's
-    current ``settings_version`` (raised by every change of a plan, models/settings_stamp.py;
-    the creation time tells a realm from a later one that got the same id). A transaction
-    that changed settings itself reads afresh and keeps nothing."""
-    changed_here = db.session.info.get(SETTINGS_CHANGED)
-    stamp = (realm.id, realm.created_at, realm.settings_version)
-    found = {} if changed_here else {i: _KEPT[(*stamp, i)] for i in version_ids if (*stamp, i) in _KEPT}
+    current ``settings_version`` (raised by every change of a plan, models/settings_stamp.py)."""
+    found = {i: kept for i in version_ids if (kept := _KEPT.find(db.session, realm, (i,))) is not None}
     missing = set(version_ids) - set(found)
     if missing:
-        read = read_versions(missing)
-        found.update(read)
-        if not changed_here:
-            if len(_KEPT) + len(read) > _KEPT_LIMIT:
-                _KEPT.clear()
-            _KEPT.update({(*stamp, i): version for i, version in read.items()})
+        for i, version in read_versions(missing).items():
+            found[i] = _KEPT.keep(db.session, realm, (i,), version)
     return found
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Account, BuyerTaxProfile, Discount, Realm, TaxRate, TaxSettings
-from app.models.settings_stamp import SETTINGS_CHANGED
+from app.models.settings_stamp import KeptSettings
 from app.rating.money import quantize_money
 
 ZERO = Decimal(0)
@@ -89,10 +89,16 @@ def _rate_query():
 
 def load_terms(account_ids: list[int], period) -> RealmTerms:
     ids = set(account_ids)
-    terms = _realm_terms(period)
-    terms.discounts = [d for d in terms.discounts if d.account_id is None or d.account_id in ids]
-    if terms.tax_rate:
-        _load_buyers(terms, sorted(ids))
+    return _for_accounts(_realm_terms(period), ids, ids)
+
+
+def _for_accounts(shared: RealmTerms, ids: set[int], buyer_ids) -> RealmTerms:
+    """The realm's part of the terms with the discounts of these accounts (and everybody's)
+    and, when there is a tax, the tax situation of ``buyer_ids``."""
+    terms = replace(shared, discounts=[d for d in shared.discounts if d.account_id is None or d.account_id in ids],
+                    buyers={})
+    if terms.tax_rate and buyer_ids:
+        _load_buyers(terms, sorted(buyer_ids))
     return terms
 
 
@@ -123,34 +129,18 @@ def _discounts_query():
             .order_by(Discount.id))
 
 
-# (realm id, realm created at, settings version, period start, period end) -> the realm's part of
-# the terms. The creation time tells a realm from a later one given the same id (SQLite may
-# reuse the ids of deleted rows), whose stamp starts again at 0.
-_KEPT: dict[tuple, RealmTerms] = {}
-_KEPT_LIMIT = 4096
+_KEPT = KeptSettings()  # (period start, period end) -> the realm's part of the terms
 
 
 def account_terms(account: Account, realm: Realm, period) -> RealmTerms:
     """``load_terms([account.id], period)`` for a page view, without reading the realm's part
     again while ``realm.settings_version`` (read with the realm on every request) is the one it
     was read under: the stamp changes in the transaction that changes the terms
-    (models/settings_stamp.py), so a copy is never used after a change has committed. A
-    transaction that changed settings itself reads them afresh and keeps nothing."""
-    changed_here = db.session.info.get(SETTINGS_CHANGED)
-    key = (realm.id, realm.created_at, realm.settings_version, period.start, period.end)
-    shared = None if changed_here else _KEPT.get(key)
-    if shared is None:
-        shared = _realm_terms(period)
-        if not changed_here:
-            if len(_KEPT) >= _KEPT_LIMIT:
-                _KEPT.clear()
-            _KEPT[key] = shared
-    terms = replace(shared, discounts=[d for d in shared.discounts if d.account_id in (None, account.id)],
-                    buyers={})
-    if terms.tax_rate and account.tax_id:
-        # Without a tax id a buyer is never reverse-charged and shows no tax id (apply_terms).
-        _load_buyers(terms, [account.id])
-    return terms
+    (models/settings_stamp.py), so a copy is never used after a change has committed."""
+    key = (period.start, period.end)
+    shared = _KEPT.find(db.session, realm, key) or _KEPT.keep(db.session, realm, key, _realm_terms(period))
+    # Without a tax id a buyer is never reverse-charged and shows no tax id (apply_terms).
+    return _for_accounts(shared, {account.id}, {account.id} if account.tax_id else ())
 
 
 def _load_buyers(terms: RealmTerms, ids: list[int]) -> None:

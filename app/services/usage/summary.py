@@ -79,8 +79,8 @@ def _load_plans(account: Account) -> dict:
 
 
 # The hot path's statements are built once (with bound parameters) instead of per page view:
-# building a statement cost about as much CPU as running it. The realm filter is still added
-# to every execution by the scoping hook.
+# building a statement cost about as much CPU as running it. The ORM ones get the realm filter
+# from the scoping hook on every execution; the lean ones (run_in_realm) write it in.
 @cache
 def _subscriptions_query():
     return select(Subscription).where(Subscription.account_id == bindparam("account_id")).order_by(Subscription.id)
