@@ -117,18 +117,7 @@ def test_bulk_pool_figures_equal_peek_balance(db, subscriber):
 
 
 def _sql_of(db, work) -> list[str]:
-    seen = []
-
-    def keep(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    connection = db.session.connection()
-    event.listen(connection, "before_cursor_execute", keep)
-    try:
-        work()
-    finally:
-        event.remove(connection, "before_cursor_execute", keep)
-    return seen
+    return [statement for statement, _parameters in _bound_of(db, work)]
 
 
 def test_lazy_loads_carry_the_realm_filter_once(db, subscriber):
