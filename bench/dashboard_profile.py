@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.dashboard_profile [--requests 300] [--accounts 20] [--usage 100]
                                                 [--filler-accounts 2000] [--filler-rows 200000] [--profile 100]
-                                                [--top 30] [--sql]
+                                                [--top 30] [--sql] [--callers PATTERN]
                                                 [--save-html FILE]
 
 Seeds a throw-away PostgreSQL database through the services (``seed_load``: one realm,
@@ -178,6 +178,8 @@ def main(argv=None) -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--save-html", help="write the last dashboard answer here")
     parser.add_argument("--sql", action="store_true", help="print the statements of one view")
+    parser.add_argument("--callers", action="append", default=[],
+                        help="also print who calls the profiled functions matching this (repeatable)")
     args = parser.parse_args(argv)
     with pg_database("realmbill_profile") as url:
         app = make_app(url)
@@ -239,6 +241,8 @@ def main(argv=None) -> None:
                 stats = pstats.Stats(profiler, stream=stream)
                 stats.sort_stats("cumulative").print_stats(args.top)
                 stats.sort_stats("tottime").print_stats(args.top)
+                for pattern in args.callers:
+                    stats.print_callers(pattern)
                 profile_text = stream.getvalue()
             event.remove(engine, "before_cursor_execute", count)
         finally:

@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 from flask import abort, current_app, g, request
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from app.extensions import db
 from app.models import Realm, RealmDomain
@@ -29,42 +29,69 @@ def normalise_host(host: str) -> str:
     return host.split(":")[0]
 
 
-def realm_for_host(host: str, *, base_domain: str, default_slug: str) -> Realm | None:
+def realm_and_member_for_host(host: str, *, base_domain: str, default_slug: str,
+                              member: tuple[type, int] | None = None) -> tuple[Realm | None, object | None]:
+    """The active realm serving ``host`` and, with ``member`` (a realm-scoped model and an id),
+    that row if it belongs to this realm (else ``None``), in one statement."""
     host = normalise_host(host)
     if host == base_domain or host in _LOOPBACK:
-        slug = default_slug
+        by, key = "slug", default_slug
     elif host.endswith("." + base_domain):
-        slug = host[: -len(base_domain) - 1]
-        if not _SLUG.match(slug):
-            return None
+        by, key = "slug", host[: -len(base_domain) - 1]
+        if not _SLUG.match(key):
+            return None, None
     else:
-        return db.session.scalar(_by_domain(), {"domain": host})
-    return db.session.scalar(_by_slug(), {"slug": slug})
+        by, key = "domain", host
+    if member is None:
+        return db.session.scalar(_realm_query(by, None), {by: key}), None
+    model, member_id = member
+    row = db.session.execute(_realm_query(by, model), {by: key, "member_id": member_id}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
-# Built once: every request runs one of them, and building a statement costs about as much
-# CPU as running it.
+# Built once per shape: every request runs one of them, and building a statement costs about
+# as much CPU as running it.
 @cache
-def _by_slug():
-    return select(Realm).where(Realm.slug == bindparam("slug"), Realm.active)
+def _realm_query(by: str, member_model: type | None):
+    if member_model is None:
+        query = select(Realm)
+    else:
+        # The member's realm is written into the join (there is no realm context yet to scope
+        # by): a row of another realm comes back as None, exactly as if it did not exist.
+        query = (select(Realm, member_model).select_from(Realm)
+                 .outerjoin(member_model, and_(member_model.id == bindparam("member_id"),
+                                               member_model.realm_id == Realm.id))
+                 .execution_options(all_realms=True))
+    if by == "domain":
+        query = query.join(RealmDomain, RealmDomain.realm_id == Realm.id).where(
+            RealmDomain.domain == bindparam("domain"))
+    else:
+        query = query.where(Realm.slug == bindparam("slug"))
+    return query.where(Realm.active)
 
 
-@cache
-def _by_domain():
-    return select(Realm).join(RealmDomain).where(RealmDomain.domain == bindparam("domain"), Realm.active)
+# ``app.extensions`` key of a function that names the signed-in user of the request's session
+# as (the session's user id, model, id), or None: the before-request hook loads that user in
+# the realm's statement, and the user loader takes it from ``g.session_member``.
+SESSION_MEMBER = "tenants.session_member"
 
 
 def _enter_realm() -> None:
-    realm = realm_for_host(
+    member_of_session = current_app.extensions.get(SESSION_MEMBER)
+    member = member_of_session() if member_of_session is not None else None
+    realm, user = realm_and_member_for_host(
         request.host,
         base_domain=current_app.config["BASE_DOMAIN"],
         default_slug=current_app.config["DEFAULT_REALM"],
+        member=member[1:] if member is not None else None,
     )
     if realm is None:
         g.realm = None
         abort(404, description="unknown realm")
     g.realm = realm
     g._realm_token = set_request_realm(realm.id)
+    if member is not None:
+        g.session_member = (member[0], user)
 
 
 def _leave_realm(exc=None) -> None:

@@ -70,20 +70,29 @@ def authenticate_subscriber(username: str, password: str) -> Account | None:
 
 def load_user(user_id: str):
     """Flask-Login loader: looks the user up *within the current realm* only."""
+    key = user_key(user_id)
+    if key is None:
+        return None
+    model, id_ = key
+    return db.session.scalar(_user_query(model), {"id": id_})
+
+
+def user_key(user_id: str | None) -> tuple[type, int] | None:
+    """The model and id a Flask-Login user id names (``account:12``, ``staff:3``), or None."""
     kind, _, raw_id = (user_id or "").partition(":")
-    if not raw_id.isdigit():
+    model = _USER_KINDS.get(kind)
+    if model is None or not raw_id.isdigit():
         return None
-    query = _user_queries().get(kind)
-    if query is None:
-        return None
-    return db.session.scalar(query, {"id": int(raw_id)})
+    return model, int(raw_id)
+
+
+_USER_KINDS = {"staff": StaffUser, "account": Account}
 
 
 @cache
-def _user_queries() -> dict:
-    """Built once: every signed-in request runs one."""
-    return {kind: select(model).where(model.id == bindparam("id"))
-            for kind, model in (("staff", StaffUser), ("account", Account))}
+def _user_query(model: type):
+    """Built once: every signed-in request without a prefetched user runs one."""
+    return select(model).where(model.id == bindparam("id"))
 
 
 def get_active_staff(staff_id: int) -> StaffUser | None:

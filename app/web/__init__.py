@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from flask import Blueprint, Flask, Response, g, redirect, request, url_for
+from flask import Blueprint, Flask, Response, g, redirect, request, session, url_for
 
 from app.extensions import db, login_manager
 
@@ -16,9 +16,23 @@ from .template_helpers import init_template_helpers
 
 
 def init_web(app: Flask) -> None:
-    from app.services.staff import load_user
+    from app.services.staff import load_user, user_key
+    from tenants.resolve import SESSION_MEMBER
 
-    login_manager.user_loader(load_user)
+    def _member_of_session():
+        user_id = session.get("_user_id")
+        key = user_key(user_id)
+        return (user_id, *key) if key is not None else None
+
+    def _load_user(user_id: str):
+        # The realm's statement loaded the session's user already (None: not of this realm).
+        prefetched = g.pop("session_member", None)
+        if prefetched is not None and prefetched[0] == user_id:
+            return prefetched[1]
+        return load_user(user_id)
+
+    app.extensions[SESSION_MEMBER] = _member_of_session
+    login_manager.user_loader(_load_user)
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -27,9 +27,9 @@ PLAN = {"code": "home", "name": "Home", "currency": "USD",
 # The account's subscriptions with plans; usage per day with the period's pool draws; the
 # pools with their balances and the cost-centre path; balances, credit and open sessions; and
 # the next-invoice preview: unbilled usage summed with pending charges (it reuses the
-# period's pool draws). The request adds realm and user: 7. The realm's terms (tax settings,
-# tax rate, discounts) and the compiled plan versions are read on the first view under a
-# settings version only: 4 more.
+# period's pool draws). The request adds the realm with its signed-in user (one statement): 6.
+# The realm's terms (tax settings, tax rate, discounts) and the compiled plan versions are
+# read on the first view under a settings version only: 4 more.
 DASHBOARD_STATEMENTS = 5
 SETTINGS_STATEMENTS = 4
 
