@@ -350,7 +350,8 @@ class AppServer:
 @contextlib.contextmanager
 def gunicorn_app(database_url: str, *, workers: int = 2, threads: int = 4, ready_host: str = "localhost",
                  encryption_keys: str | None = None, timeout: float = 60.0, wait: bool = True,
-                 extra_env: dict[str, str] | None = None) -> Iterator[AppServer]:
+                 extra_env: dict[str, str] | None = None, worker_class: str = "gthread",
+                 keep_alive: float = 2.0) -> Iterator[AppServer]:
     """The real app (``bench/_wsgi.py``) under gunicorn (gthread: ``workers`` processes ×
     ``threads`` threads) on a free 127.0.0.1 port, on ``database_url``, without Redis
     (embedded job threads). Ready when a page answers; stopped with SIGTERM (SIGKILL of
@@ -371,7 +372,8 @@ def gunicorn_app(database_url: str, *, workers: int = 2, threads: int = 4, ready
                "REALMBILL_INSTANCE": tmp, "REALMBILL_BASE_DOMAIN": "localhost", **(extra_env or {})}
         env.pop("REDIS_URL", None)
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                   "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
+                   "--keep-alive", f"{keep_alive:g}",
                    "--graceful-timeout", "5", "--timeout", "60", "--log-level", "warning", "--preload",
                    "bench._wsgi:app"]
         with open(log_path, "wb") as log:

@@ -202,6 +202,9 @@ def main(argv=None) -> None:
     parser.add_argument("--days", type=int, default=30, help="days the COPYed usage rows spread over")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"),
+                        help="gunicorn's worker class (sync: one request at a time per process, --threads 1)")
+    parser.add_argument("--keep-alive", type=float, default=2.0, help="gunicorn's --keep-alive seconds")
     parser.add_argument("--concurrency", type=int, default=64, help="client threads (--client requests)")
     parser.add_argument("--client", choices=("raw", "requests"), default="raw",
                         help="load generator: raw asyncio HTTP/1.1 (light, bench/rawclient.py) or requests in threads")
@@ -211,6 +214,7 @@ def main(argv=None) -> None:
         sessions = []
         try:
             with gunicorn_app(url, workers=args.workers, threads=args.threads, wait=False,
+                              worker_class=args.worker_class, keep_alive=args.keep_alive,
                               encryption_keys=app.config["ENCRYPTION_KEYS"]) as server:
                 began = time.perf_counter()
                 realm, _ = seed_portal(app, url, accounts=args.accounts, service_accounts=args.service_accounts,
@@ -238,7 +242,8 @@ def main(argv=None) -> None:
                     session.get(server.url + "/", allow_redirects=False, timeout=60)
                 rates = [float(rate) for rate in args.rate.split(",")]
                 print(f"{len(subscribers)} subscribers and {len(staff)} staff signed in; "
-                      f"{args.rate} req/s for {args.seconds:g} s (gunicorn {args.workers}×{args.threads})",
+                      f"{args.rate} req/s for {args.seconds:g} s (gunicorn {args.worker_class} "
+                      f"{args.workers}×{args.threads}, keep-alive {args.keep_alive:g} s)",
                       flush=True)
                 database = url.rsplit("/", 1)[1]
                 raw_sessions = {
