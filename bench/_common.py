@@ -141,10 +141,46 @@ class Figures:
 
 
 def machine() -> str:
-    """Date, CPU count, load and Python of this run, for the figures."""
+    """Date, CPU count, load, Python and the two reference readings of this run, for the figures."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    loop, walk = reference_ms()
     return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-            f"load {load:.1f}, Python {platform.python_version()}")
+            f"load {load:.1f}, Python {platform.python_version()}, reference loop {loop:.1f} ms, walk {walk:.1f} ms")
+
+
+_WALK = []  # the walk's list, built once per process (an array: 32 MB, not 150 MB of int objects)
+
+
+def reference_ms() -> tuple[float, float]:
+    """CPU ms of two fixed pure-Python workloads, best of five each: a loop of dict, string and
+    integer work in the CPU's caches, and a walk of 300,000 random steps through a 4,000,000
+    entry list (memory latency, which a web worker's large working set feels too). This VM's
+    speed drifts within an hour (the same build's CPU per request from 5 to 13 ms): runs
+    compare only beside these readings (lower is a faster machine)."""
+    import random
+    import time
+
+    if not _WALK:
+        from array import array
+
+        order = list(range(4_000_000))
+        random.Random(7).shuffle(order)
+        _WALK.append(array("q", order))
+        del order
+    loop = walk = float("inf")
+    for _ in range(5):
+        began = time.process_time()
+        table: dict[str, int] = {}
+        for n in range(60_000):
+            key = f"k{n % 997}"
+            table[key] = table.get(key, 0) + (n * 7) % 13
+        loop = min(loop, time.process_time() - began)
+        began = time.process_time()
+        at, steps = 0, _WALK[0]
+        for _ in range(300_000):
+            at = steps[at]
+        walk = min(walk, time.process_time() - began)
+    return loop * 1000, walk * 1000
 
 
 def seed_realm(app, *, accounts: int, ip_sessions: int = 0, slug: str = "bench") -> int:

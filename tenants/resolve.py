@@ -54,7 +54,9 @@ def realm_and_member_for_host(host: str, *, base_domain: str, default_slug: str,
 @cache
 def _realm_query(by: str, member_model: type | None):
     if member_model is None:
-        query = select(Realm)
+        # all_realms: finding a realm by its host reads across realms by nature (and the hook
+        # skips looking for realm data in a statement that has none).
+        query = select(Realm).execution_options(all_realms=True)
     else:
         # The member's realm is written into the join (there is no realm context yet to scope
         # by): a row of another realm comes back as None, exactly as if it did not exist.
