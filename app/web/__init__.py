@@ -15,21 +15,28 @@ from .security import init_security_headers
 from .template_helpers import init_template_helpers
 
 
+def _member_of_session():
+    """(Flask-Login's user id, model, id) of the session's signed-in user, or None."""
+    from app.services.staff import user_key
+
+    user_id = session.get("_user_id")
+    key = user_key(user_id)
+    return (user_id, *key) if key is not None else None
+
+
+def _load_user(user_id: str):
+    """Flask-Login's loader: the user the realm's statement loaded already (None: not of this
+    realm), else a lookup within the current realm (a remember-me cookie, a changed session)."""
+    from app.services.staff import load_user
+
+    prefetched = g.pop("session_member", None)
+    if prefetched is not None and prefetched[0] == user_id:
+        return prefetched[1]
+    return load_user(user_id)
+
+
 def init_web(app: Flask) -> None:
-    from app.services.staff import load_user, user_key
     from tenants.resolve import SESSION_MEMBER
-
-    def _member_of_session():
-        user_id = session.get("_user_id")
-        key = user_key(user_id)
-        return (user_id, *key) if key is not None else None
-
-    def _load_user(user_id: str):
-        # The realm's statement loaded the session's user already (None: not of this realm).
-        prefetched = g.pop("session_member", None)
-        if prefetched is not None and prefetched[0] == user_id:
-            return prefetched[1]
-        return load_user(user_id)
 
     app.extensions[SESSION_MEMBER] = _member_of_session
     login_manager.user_loader(_load_user)

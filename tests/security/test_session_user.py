@@ -93,3 +93,17 @@ def test_a_session_of_an_unknown_user_is_anonymous(db, realm_a, create_account, 
         session["_user_id"] = f"account:{account.id + 1000}"
     answer = client.get("/")
     assert answer.status_code in (302, 303) and "/login" in answer.headers["Location"]
+
+
+def test_subscriber_on_a_custom_domain_is_loaded_with_the_realm(db, create_realm, provider_realm,
+                                                                 create_account, realm_client, statements):
+    realm = create_realm("custom", name="Custom ISP", domains=["portal.custom-isp.example"])
+    create_account(realm, "carol", password="carol-password")
+    client = realm_client("portal.custom-isp.example")
+    client.login_subscriber("carol", "carol-password")
+    statements.clear()
+    page = client.get("/password")
+    assert page.status_code == 200 and "Carol" in page.get_data(as_text=True)
+    realm_reads = [s for s in statements if "FROM realms" in s]
+    assert len(realm_reads) == 1 and "realm_domains.domain" in realm_reads[0]
+    assert "accounts.username" in realm_reads[0]
