@@ -56,8 +56,8 @@ def _check(statement) -> None:
         if table not in tables:
             continue
         name = alias or table
-        reads = len(re.findall(rf"(?:\bFROM|\bJOIN|,) {table}(?: AS {alias})?(?=[\s)]|$)" if alias
-                               else rf"(?:\bFROM|\bJOIN|,) {table}(?=[\s)]|$)", sql))
+        named = f"{table} AS {alias}" if alias else table
+        reads = len(re.findall(rf"(?:\bFROM|\bJOIN|,) {named}(?=[\s)]|$)", sql))
         if sql.count(f"{name}.realm_id = :{REALM_PARAM}") < reads:
             raise UnscopedRead(f"{name} is read without realm_filter() in: {sql}")
     if len(_CHECKED) >= 10_000:

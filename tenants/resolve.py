@@ -53,17 +53,13 @@ def realm_and_member_for_host(host: str, *, base_domain: str, default_slug: str,
 # as much CPU as running it.
 @cache
 def _realm_query(by: str, member_model: type | None):
-    if member_model is None:
-        # all_realms: finding a realm by its host reads across realms by nature (and the hook
-        # skips looking for realm data in a statement that has none).
-        query = select(Realm).execution_options(all_realms=True)
-    else:
-        # The member's realm is written into the join (there is no realm context yet to scope
-        # by): a row of another realm comes back as None, exactly as if it did not exist.
-        query = (select(Realm, member_model).select_from(Realm)
-                 .outerjoin(member_model, and_(member_model.id == bindparam("member_id"),
-                                               member_model.realm_id == Realm.id))
-                 .execution_options(all_realms=True))
+    # all_realms: finding a realm by its host reads across realms by nature; the member's realm
+    # is written into its join instead (there is no realm context yet to scope by), so a row of
+    # another realm comes back as None, exactly as if it did not exist.
+    query = select(Realm).execution_options(all_realms=True)
+    if member_model is not None:
+        query = query.add_columns(member_model).outerjoin(
+            member_model, and_(member_model.id == bindparam("member_id"), member_model.realm_id == Realm.id))
     if by == "domain":
         query = query.join(RealmDomain, RealmDomain.realm_id == Realm.id).where(
             RealmDomain.domain == bindparam("domain"))

@@ -67,11 +67,15 @@ class KeptSettings:
     def find(self, session: Session, realm: Realm, key: tuple):
         if session.info.get(SETTINGS_CHANGED):
             return None
-        return self._kept.get((realm.id, realm.created_at, realm.settings_version, *key))
+        return self._kept.get(self._stamped(realm, key))
 
     def keep(self, session: Session, realm: Realm, key: tuple, value):
         if not session.info.get(SETTINGS_CHANGED):
             if len(self._kept) >= self._limit:
                 self._kept.clear()
-            self._kept[(realm.id, realm.created_at, realm.settings_version, *key)] = value
+            self._kept[self._stamped(realm, key)] = value
         return value
+
+    @staticmethod
+    def _stamped(realm: Realm, key: tuple) -> tuple:
+        return (realm.id, realm.created_at, realm.settings_version, *key)
